@@ -1,0 +1,143 @@
+// cjepa info: what this build is and what it can use on this machine.
+#include <chipmunk/chipmunk.h>
+#include <nlohmann/json.hpp>
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libswscale/swscale.h>
+}
+#include <Eigen/Core>
+
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "apps/build_info.hpp"
+#include "apps/cli.hpp"
+#include "tensor/dtype.hpp"
+#ifdef CJ_WITH_CUDA
+#include "cuda/device.hpp"
+#endif
+
+namespace cj::app {
+namespace {
+
+std::string ffmpeg_version(unsigned v) {
+  return std::to_string(v >> 16) + "." + std::to_string((v >> 8) & 0xff) + "." + std::to_string(v & 0xff);
+}
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+
+nlohmann::json collect() {
+  nlohmann::json j;
+  j["version"] = CJ_VERSION;
+  j["git"] = CJ_GIT_REVISION;
+  j["build"] = {{"type", CJ_BUILD_TYPE},
+                {"compiler", CJ_CXX_COMPILER},
+                {"sanitizers", std::string(CJ_SANITIZERS).empty() ? "none" : CJ_SANITIZERS}};
+  nlohmann::json backends = {{"cpu", "Eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." +
+                                         std::to_string(EIGEN_MAJOR_VERSION) + "." +
+                                         std::to_string(EIGEN_MINOR_VERSION)}};
+#ifdef CJ_WITH_CUDA
+  backends["cuda"] = std::string("compiled (nvcc ") + CJ_CUDA_COMPILER + ", archs " + CJ_CUDA_ARCHS +
+#ifdef CJ_WITH_CUDNN
+                     ", cuDNN)";
+#else
+                     ", no cuDNN)";
+#endif
+#else
+  backends["cuda"] = "not compiled in (configure with -DCJ_CUDA=ON on a machine with nvcc)";
+#endif
+  j["backends"] = backends;
+
+  nlohmann::json devices = nlohmann::json::array();
+  devices.push_back({{"device", "cpu"}, {"name", cpu_model()},
+                     {"threads", std::thread::hardware_concurrency()}});
+  std::string cuda_none = "CUDA backend not compiled in";
+#ifdef CJ_WITH_CUDA
+  auto q = cuda::query_devices();
+  for (const auto& d : q.devices)
+    devices.push_back({{"device", "cuda:" + std::to_string(d.index)},
+                       {"name", d.name},
+                       {"compute_capability", std::to_string(d.major) + "." + std::to_string(d.minor)},
+                       {"memory_gib", d.total_memory / double(1 << 30)},
+                       {"multiprocessors", d.multiprocessors}});
+  cuda_none = q.why_none;
+#endif
+  j["devices"] = devices;
+  if (!cuda_none.empty()) j["cuda_devices"] = cuda_none;
+
+  nlohmann::json dtypes = nlohmann::json::array();
+  for (int i = 0; i < kNumDTypes; ++i) dtypes.push_back(dtype_name(static_cast<DType>(i)));
+  j["dtypes"] = dtypes;
+
+  nlohmann::json libs = {
+      {"Eigen", backends["cpu"].get<std::string>().substr(6)},
+      {"libavformat", ffmpeg_version(avformat_version())},
+      {"libavcodec", ffmpeg_version(avcodec_version())},
+      {"libswscale", ffmpeg_version(swscale_version())},
+      {"Chipmunk2D", cpVersionString},
+      {"nlohmann_json", std::to_string(NLOHMANN_JSON_VERSION_MAJOR) + "." +
+                            std::to_string(NLOHMANN_JSON_VERSION_MINOR) + "." +
+                            std::to_string(NLOHMANN_JSON_VERSION_PATCH)},
+      {"yaml-cpp", CJ_YAML_CPP_VERSION},
+  };
+#ifdef CJ_WITH_CUDA
+  for (const auto& v : cuda::library_versions()) libs["cuda"].push_back(v);
+#endif
+  j["libraries"] = libs;
+  return j;
+}
+
+void print_text(const nlohmann::json& j) {
+  std::cout << "cjepa " << j["version"].get<std::string>() << " (" << j["git"].get<std::string>() << ")\n";
+  const auto& b = j["build"];
+  std::cout << "build:     " << b["type"].get<std::string>() << ", " << b["compiler"].get<std::string>()
+            << ", sanitizers: " << b["sanitizers"].get<std::string>() << "\n";
+  std::cout << "backends:  cpu: " << j["backends"]["cpu"].get<std::string>() << "\n"
+            << "           cuda: " << j["backends"]["cuda"].get<std::string>() << "\n";
+  std::cout << "devices:\n";
+  for (const auto& d : j["devices"]) {
+    std::cout << "  " << d["device"].get<std::string>() << "  " << d["name"].get<std::string>();
+    if (d.contains("threads")) std::cout << ", " << d["threads"].get<unsigned>() << " threads";
+    if (d.contains("memory_gib"))
+      std::cout << ", sm_" << d["compute_capability"].get<std::string>() << ", "
+                << static_cast<int>(d["memory_gib"].get<double>() + 0.5) << " GiB";
+    std::cout << "\n";
+  }
+  if (j.contains("cuda_devices")) std::cout << "  cuda: " << j["cuda_devices"].get<std::string>() << "\n";
+  std::cout << "dtypes:    ";
+  for (const auto& d : j["dtypes"]) std::cout << d.get<std::string>() << " ";
+  std::cout << "\nlibraries:\n";
+  for (const auto& [name, v] : j["libraries"].items()) {
+    if (v.is_array()) {
+      for (const auto& s : v) std::cout << "  " << s.get<std::string>() << "\n";
+    } else {
+      std::cout << "  " << name << " " << v.get<std::string>() << "\n";
+    }
+  }
+}
+
+int run_info(const std::vector<std::string>& argv) {
+  Args args("info", "Show the build, the compiled-in backends, visible devices, dtypes and library versions.");
+  args.flag("json", "print the same facts as one JSON object");
+  if (!args.parse(argv)) return kExitOk;
+  auto j = collect();
+  if (args.enabled("json"))
+    std::cout << j.dump(2) << "\n";
+  else
+    print_text(j);
+  return kExitOk;
+}
+
+Registration reg({"info", "show build, backends, devices, dtypes and library versions", run_info});
+
+}  // namespace
+}  // namespace cj::app
