@@ -1,0 +1,73 @@
+#include "tensor/storage.hpp"
+
+#include <cstdlib>
+#include <new>
+
+#include "tensor/error.hpp"
+
+namespace cj {
+
+namespace {
+
+std::atomic<int64_t> g_live_storages{0};
+
+class CpuAllocator final : public Allocator {
+ public:
+  void* allocate(std::size_t nbytes, int) override {
+    if (nbytes == 0) return nullptr;
+    std::size_t rounded = (nbytes + 63) / 64 * 64;  // aligned_alloc wants a multiple of the alignment
+    void* p = std::aligned_alloc(64, rounded);
+    CJ_CHECK(p != nullptr, "cpu allocator: out of memory allocating ", nbytes, " bytes");
+    return p;
+  }
+  void deallocate(void* ptr, std::size_t, int) override { std::free(ptr); }
+};
+
+Allocator* g_allocators[2] = {nullptr, nullptr};
+
+}  // namespace
+
+void register_allocator(DeviceType type, Allocator* allocator) {
+  g_allocators[static_cast<int>(type)] = allocator;
+}
+
+Allocator* allocator_for(DeviceType type) {
+  static CpuAllocator cpu;
+  if (type == DeviceType::cpu) return g_allocators[0] ? g_allocators[0] : &cpu;
+  Allocator* a = g_allocators[static_cast<int>(type)];
+  CJ_CHECK(a != nullptr, "no allocator for device type cuda: this build has no CUDA backend, or it was not initialised");
+  return a;
+}
+
+std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {
+  Allocator* a = allocator_for(device.type);
+  std::shared_ptr<Storage> s(new Storage());
+  s->data_ = a->allocate(nbytes, device.index);
+  s->nbytes_ = nbytes;
+  s->device_ = device;
+  void* p = s->data_;
+  int idx = device.index;
+  s->release_ = [a, p, nbytes, idx] { a->deallocate(p, nbytes, idx); };
+  g_live_storages.fetch_add(1);
+  return s;
+}
+
+std::shared_ptr<Storage> Storage::wrap(void* data, std::size_t nbytes, Device device,
+                                       std::function<void()> release) {
+  std::shared_ptr<Storage> s(new Storage());
+  s->data_ = data;
+  s->nbytes_ = nbytes;
+  s->device_ = device;
+  s->release_ = std::move(release);
+  g_live_storages.fetch_add(1);
+  return s;
+}
+
+Storage::~Storage() {
+  if (release_) release_();
+  g_live_storages.fetch_sub(1);
+}
+
+int64_t Storage::live_count() { return g_live_storages.load(); }
+
+}  // namespace cj
