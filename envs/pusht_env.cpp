@@ -2,8 +2,13 @@
 
 #include <chipmunk/chipmunk.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <mutex>
 #include <random>
 
 #include "tensor/error.hpp"
@@ -45,6 +50,10 @@ bool pusht_eval_state(const PushTState& goal, const PushTState& current) {
 
 namespace {
 
+// Far beyond anything the PD controller produces; larger values would overflow Chipmunk's
+// integration, whose debug build aborts on non-finite bodies.
+constexpr double kMaxSpeed = 1e4;
+
 void check_state(const std::vector<double>& s, const char* what) {
   CJ_CHECK(s.size() == 5 || s.size() == 7, "pusht: ", what, " needs 5 values [agent x, agent y, block x, block y, ",
            "angle] or 7 (plus agent vx, vy), got ", s.size());
@@ -53,6 +62,25 @@ void check_state(const std::vector<double>& s, const char* what) {
   for (size_t i = 0; i < 4; ++i)
     CJ_CHECK(s[i] >= 0 && s[i] <= PushTEnv::kWorkspace, "pusht: ", what, "[", i, "] = ", s[i],
              " is outside the workspace [0, 512]");
+  for (size_t i = 5; i < s.size(); ++i)
+    CJ_CHECK(std::fabs(s[i]) <= kMaxSpeed, "pusht: ", what, "[", i, "] = ", s[i], " is an agent velocity beyond ",
+             kMaxSpeed, " px/s");
+}
+
+// Debian builds Chipmunk with its debug checks on; its first cpSpaceNew prints a two-line banner to
+// stdout, which would land in our programs' output (JSON, progress), so that first one runs muted.
+cpSpace* new_space() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    std::fflush(stdout);
+    int saved = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY);
+    if (saved >= 0 && null >= 0) dup2(null, STDOUT_FILENO);
+    cpSpaceFree(cpSpaceNew());
+    std::fflush(stdout);
+    if (saved >= 0) dup2(saved, STDOUT_FILENO), close(saved);
+    if (null >= 0) close(null);
+  });
+  return cpSpaceNew();
 }
 
 void count_contact_points(cpArbiter* arbiter, cpSpace*, cpDataPointer counter) {
@@ -85,7 +113,9 @@ struct PushTEnv::Sim {
 PushTEnv::PushTEnv(PushTConfig config) : config_(config) {
   CJ_CHECK(std::isfinite(config.damping) && config.damping >= 0 && config.damping <= 1,
            "pusht: damping must be in [0, 1], got ", config.damping);
-  goal_state_ = {256, 256, 256, 256, M_PI / 4, 0, 0};
+  // The agent's default goal is its start position, clear of the goal T: stable-worldmodel steps
+  // the goal state once on reset, and an overlap there would leave the block a velocity.
+  goal_state_ = {256, 400, 256, 256, M_PI / 4, 0, 0};
   build_space();
 }
 
@@ -97,7 +127,7 @@ PushTEnv& PushTEnv::operator=(PushTEnv&&) noexcept = default;
 // collision and draw order), pymunk's default solver settings.
 void PushTEnv::build_space() {
   auto sim = std::make_unique<Sim>();
-  sim->space = cpSpaceNew();
+  sim->space = new_space();
   cpSpaceSetGravity(sim->space, cpvzero);
   cpSpaceSetDamping(sim->space, config_.damping);
   cpSpaceSetIterations(sim->space, 10);
@@ -196,16 +226,26 @@ PushTState PushTEnv::reset(uint64_t seed) {
   return reset_to_state(start);
 }
 
-PushTStep PushTEnv::step(double action_x, double action_y) {
+Vec2 PushTEnv::action_target(double action_x, double action_y) const {
   CJ_CHECK(std::isfinite(action_x) && std::isfinite(action_y), "pusht: action must be finite, got (", action_x,
            ", ", action_y, ")");
-  cpBody* agent = sim_->agent;
-  double target_x = action_x, target_y = action_y;
+  Vec2 target{action_x, action_y};
   if (config_.relative_actions) {
-    cpVect p = cpBodyGetPosition(agent);
-    target_x = p.x + action_x * kActionScale;
-    target_y = p.y + action_y * kActionScale;
+    cpVect p = cpBodyGetPosition(sim_->agent);
+    target = {p.x + action_x * kActionScale, p.y + action_y * kActionScale};
   }
+  // Targets beyond one workspace outside the table would only fling the agent out of it.
+  CJ_CHECK(target.x >= -kWorkspace && target.x <= 2 * kWorkspace && target.y >= -kWorkspace &&
+               target.y <= 2 * kWorkspace,
+           "pusht: action (", action_x, ", ", action_y, ") targets (", target.x, ", ", target.y,
+           "), more than 512 px outside the workspace [0, 512]^2");
+  return target;
+}
+
+PushTStep PushTEnv::step(double action_x, double action_y) {
+  const Vec2 target = action_target(action_x, action_y);
+  const double target_x = target.x, target_y = target.y;
+  cpBody* agent = sim_->agent;
   sim_->contact_points = 0;
   for (int i = 0; i < kSubsteps; ++i) {
     cpVect p = cpBodyGetPosition(agent);

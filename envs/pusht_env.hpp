@@ -68,6 +68,9 @@ class PushTEnv {
   PushTState reset_to_state(const std::vector<double>& state);
   // The reference's _set_state on the current space (no rebuild): sets, then one physics step.
   void set_state(const std::vector<double>& state);
+  // The PD target of an action; throws cj::Error for non-finite actions or targets more than one
+  // workspace outside the table. step() checks with it before touching the simulation.
+  Vec2 action_target(double action_x, double action_y) const;
   // One control step: 10 substeps of PD control towards the action's target.
   PushTStep step(double action_x, double action_y);
 

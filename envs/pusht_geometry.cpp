@@ -1,5 +1,6 @@
 #include "envs/pusht_geometry.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -63,6 +64,23 @@ double convex_intersection_area(const Quad& subject, const Quad& clip) {
     }
   }
   return out.size() < 3 ? 0.0 : polygon_area(out);
+}
+
+double distance_to_tee(const Pose& pose, Vec2 point) {
+  double best = INFINITY;
+  for (const Quad& q : tee_world_quads(pose)) {
+    bool inside = true;
+    double orientation = cross(q[0], q[1], q[2]) > 0 ? 1.0 : -1.0;
+    for (size_t i = 0; i < 4; ++i) {
+      Vec2 a = q[i], b = q[(i + 1) % 4];
+      inside &= orientation * cross(a, b, point) >= 0;
+      double ex = b.x - a.x, ey = b.y - a.y;
+      double t = std::clamp(((point.x - a.x) * ex + (point.y - a.y) * ey) / (ex * ex + ey * ey), 0.0, 1.0);
+      best = std::min(best, std::hypot(point.x - (a.x + t * ex), point.y - (a.y + t * ey)));
+    }
+    if (inside) return 0.0;
+  }
+  return best;
 }
 
 double tee_coverage(const Pose& block, const Pose& goal) {

@@ -29,6 +29,9 @@ constexpr double kTeeArea = 6300.0;  // 120x30 bar + 30x90 stem
 // Intersection area of the T at `block` with the T at `goal`, divided by the T's area.
 double tee_coverage(const Pose& block, const Pose& goal = pusht_goal_pose());
 
+// Distance from a point to the T at `pose` (0 inside).
+double distance_to_tee(const Pose& pose, Vec2 point);
+
 // Area of the intersection of two convex quads (Sutherland-Hodgman clipping).
 double convex_intersection_area(const Quad& a, const Quad& b);
 

@@ -31,7 +31,7 @@ const Vec2 kWalls[4][2] = {{{5, 506}, {5, 5}}, {{5, 5}, {506, 5}}, {{506, 5}, {5
 
 }  // namespace
 
-PushTScene pusht_scene(const PushTEnv& env) { return {env.agent_position(), env.block_pose(), env.contact_marks()}; }
+PushTScene pusht_scene(const PushTEnv& env) { return {env.agent_position(), {env.block_pose()}, env.contact_marks()}; }
 
 BilinearResizer::BilinearResizer(int src_w, int src_h, int dst_w, int dst_h)
     : src_w_(src_w), src_h_(src_h), dst_w_(dst_w), dst_h_(dst_h) {
@@ -120,7 +120,7 @@ void PushTRenderer::draw_canvas(const PushTScene& scene) {
   if (options_.draw_goal) draw_tee(pusht_goal_pose(), kLightGreen, kLightGreen, false);
   // Chipmunk's debug draw order for this space: dynamic shapes (block, then agent), static walls,
   // then the contact points.
-  draw_tee(scene.block, kLightSlateGrayFill, kLightSlateGray, true);
+  for (const Pose& block : scene.blocks) draw_tee(block, kLightSlateGrayFill, kLightSlateGray, true);
   auto center = to_pixel(scene.agent);
   canvas_.fill_circle(center[0], center[1], round_half_even(PushTEnv::kAgentRadius), kRoyalBlue);
   canvas_.fill_circle(center[0], center[1], round_half_even(PushTEnv::kAgentRadius - 4), kRoyalBlueFill);

@@ -13,7 +13,7 @@ namespace cj::envs {
 // What a frame shows; taken from an env with PushTEnv-independent fields so tests can pose it.
 struct PushTScene {
   Vec2 agent;
-  Pose block;
+  std::vector<Pose> blocks;  // one in the env; the moving-shapes videos show two
   std::vector<ContactMark> contacts;
 };
 PushTScene pusht_scene(const PushTEnv& env);
