@@ -25,6 +25,13 @@ std::array<double, 2> RandomPersistentPolicy::act(const PushTEnv& env) {
     move_ = {move(rng_), move(rng_)};
     has_move_ = true;
   }
+  // Bounce off the table's edge: a move whose target leaves [20, 492] is mirrored (and kept so).
+  const Vec2 a = env.agent_position();
+  const double p[2] = {a.x, a.y};
+  for (int k = 0; k < 2; ++k) {
+    double target = p[k] + PushTEnv::kActionScale * move_[k];
+    if (target < 20 || target > PushTEnv::kWorkspace - 20) move_[k] = -move_[k];
+  }
   return pusht_action_for_move(env, move_[0], move_[1]);
 }
 

@@ -16,7 +16,8 @@ std::array<double, 2> pusht_action_for_move(const PushTEnv& env, double dx, doub
 // Whether the agent's disc touches the T (within half a pixel).
 bool pusht_agent_touches_block(const PushTEnv& env);
 
-// Uniform random moves, each kept for the next step with probability `persistence`.
+// Uniform random moves, each kept for the next step with probability `persistence`; moves that
+// would leave the table are mirrored, so the agent stays on it.
 class RandomPersistentPolicy {
  public:
   RandomPersistentPolicy(uint64_t seed, double persistence = 0.8);

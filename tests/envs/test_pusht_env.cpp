@@ -235,6 +235,11 @@ TEST(PushTPolicies, RandomPolicyPersistsAndStaysInRange) {
   }
   EXPECT_GT(repeats, 130);  // about 0.8 * 199
   EXPECT_LT(repeats, 190);
+  for (int i = 0; i < 2000; ++i) {  // a long walk stays on the table
+    auto a = policy.act(env);
+    auto s = env.step(a[0], a[1]).state;
+    ASSERT_TRUE(s[0] > 0 && s[0] < 512 && s[1] > 0 && s[1] < 512) << "step " << i;
+  }
 }
 
 TEST(MovingShapes, StaysInsideTheWallsAndMoves) {
