@@ -48,10 +48,15 @@ TEST(PushTRender, ResizeMatchesOpenCvBitForBit) {
   EXPECT_EQ(differ, 0);
 }
 
-TEST(PushTRender, GymFramesMatchReference) {
-  const auto& fx = PushTFixture::get();
-  const auto& part = fx.doc["gym"];
-  PushTRenderer renderer({96, true, true});
+// gym-pusht's 96x96 observations after each recorded transition.
+class GymFrames : public ::testing::Test {
+ protected:
+  const PushTFixture& fx = PushTFixture::get();
+  const nlohmann::json& part = fx.doc["gym"];
+  PushTRenderer renderer{{96, true, true}};
+};
+
+TEST_F(GymFrames, FullFramesMatchReference) {
   auto frames = fx.array<uint8_t>("gym_frames");
   const size_t frame_bytes = 96 * 96 * 3;
   const auto& indices = part["frame_indices"];
@@ -63,10 +68,7 @@ TEST(PushTRender, GymFramesMatchReference) {
   }
 }
 
-TEST(PushTRender, GymBlockSumsOfAllFrames) {
-  const auto& fx = PushTFixture::get();
-  const auto& part = fx.doc["gym"];
-  PushTRenderer renderer({96, true, true});
+TEST_F(GymFrames, BlockSumsOfAllFramesMatchReference) {
   auto sums = fx.array<uint16_t>("gym_block_sums");  // [500, 12, 12, 3] sums of 8x8 blocks
   const size_t per_frame = 12 * 12 * 3;
   double total = 0;
