@@ -40,7 +40,7 @@ std::string episode_name(long long i) {
   return buf;
 }
 
-nlohmann::json generate_episodes(const Args& args, const fs::path& out, long long count, PushTEpisodeOptions o,
+nlohmann::json generate_episodes(const fs::path& out, long long count, PushTEpisodeOptions o,
                                  bool quiet) {
   fs::create_directories(out / "videos");
   fs::create_directories(out / "episodes");
@@ -90,7 +90,6 @@ nlohmann::json generate_episodes(const Args& args, const fs::path& out, long lon
                                       {"action", "[T, 2] the variant's action convention"}}},
                           {"episodes", episodes}};
   std::ofstream(out / "index.json") << index.dump(1) << "\n";
-  (void)args;
   return summary;
 }
 
@@ -150,7 +149,7 @@ int run_generate_pusht(const std::vector<std::string>& argv) {
   check_pusht_episode_options(o);
   nlohmann::json summary;
   if (mode == "episodes")
-    summary = generate_episodes(args, out, count, o, args.enabled("quiet"));
+    summary = generate_episodes(out, count, o, args.enabled("quiet"));
   else if (mode == "moving")
     summary = generate_moving(out, count, o.length, o.size, o.seed, args.enabled("quiet"));
   else

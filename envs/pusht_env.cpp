@@ -36,8 +36,8 @@ PushTConfig PushTConfig::for_variant(PushTVariant variant) {
 double wrap_angle_2pi(double angle) {
   const double period = 2 * M_PI;
   double r = std::fmod(angle, period);
-  if (r != 0 && r < 0) r += period;
-  return r;
+  if (r == 0) return 0.0;  // Python gives +0.0, also for -0.0
+  return r < 0 ? r + period : r;
 }
 
 bool pusht_eval_state(const PushTState& goal, const PushTState& current) {
