@@ -15,28 +15,15 @@ constexpr int64_t kWarpRowLimit = 1024;
 constexpr int kWarpsPerBlock = 8;
 constexpr int kBlockRowThreads = 512;
 
-template <int GROUP>
-__device__ __forceinline__ void row_of_thread(int64_t& row, int& t, int& group_size) {
-  if constexpr (GROUP == 32) {
-    row = blockIdx.x * int64_t(blockDim.x / 32) + threadIdx.x / 32;
-    t = threadIdx.x % 32;
-    group_size = 32;
-  } else {
-    row = blockIdx.x;
-    t = threadIdx.x;
-    group_size = blockDim.x;
-  }
-}
-
 // x, y: (rows, C); w, b: (C) or null; mean, rstd: (rows) in A.
 template <typename T, typename A, int GROUP>
 __global__ void layer_norm_forward_kernel(int64_t rows, int64_t C, const T* x, const T* w, const T* b, A eps, T* y,
                                           A* mean_out, A* rstd_out) {
   __shared__ A scratch[32];
-  int64_t row;
-  int t, gs;
-  row_of_thread<GROUP>(row, t, gs);
-  if (row >= rows) return;
+  RowThread<GROUP> rt;
+  if (rt.row >= rows) return;  // whole warps (or the whole block) leave together
+  const int64_t row = rt.row;
+  const int t = rt.t, gs = rt.group_size;
   const T* px = x + row * C;
   A s = 0;
   for (int64_t c = t; c < C; c += gs) s += A(load_math(px + c));
@@ -65,10 +52,10 @@ template <typename T, typename A, int GROUP>
 __global__ void layer_norm_backward_gx_kernel(int64_t rows, int64_t C, const T* gy, const T* x, const T* w,
                                               const A* mean, const A* rstd, T* gx) {
   __shared__ A scratch[32];
-  int64_t row;
-  int t, gs;
-  row_of_thread<GROUP>(row, t, gs);
-  if (row >= rows) return;
+  RowThread<GROUP> rt;
+  if (rt.row >= rows) return;  // whole warps (or the whole block) leave together
+  const int64_t row = rt.row;
+  const int t = rt.t, gs = rt.group_size;
   const int64_t base = row * C;
   const A mu = mean[row], rs = rstd[row];
   A sum_g = 0, sum_gx = 0;

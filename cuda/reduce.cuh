@@ -46,4 +46,22 @@ __device__ __forceinline__ A group_reduce(A v, A* scratch) {
   else return block_reduce<Op>(v, scratch);
 }
 
+// Row bookkeeping shared by the row kernels (softmax, layer norm): which row this thread serves and its index in the group.
+template <int GROUP>
+struct RowThread {
+  int64_t row;
+  int t, group_size;
+  __device__ RowThread() {
+    if constexpr (GROUP == 32) {
+      row = blockIdx.x * int64_t(blockDim.x / 32) + threadIdx.x / 32;
+      t = threadIdx.x % 32;
+      group_size = 32;
+    } else {
+      row = blockIdx.x;
+      t = threadIdx.x;
+      group_size = blockDim.x;
+    }
+  }
+};
+
 }  // namespace cj::cuda

@@ -15,24 +15,6 @@ constexpr int64_t kWarpRowLimit = 1024;
 constexpr int kWarpsPerBlock = 8;
 constexpr int kBlockRowThreads = 512;
 
-// Row bookkeeping shared by the kernels: which row this thread serves and its index in the group.
-template <int GROUP>
-struct RowThread {
-  int64_t row;
-  int t, group_size;
-  __device__ RowThread() {
-    if constexpr (GROUP == 32) {
-      row = blockIdx.x * int64_t(blockDim.x / 32) + threadIdx.x / 32;
-      t = threadIdx.x % 32;
-      group_size = 32;
-    } else {
-      row = blockIdx.x;
-      t = threadIdx.x;
-      group_size = blockDim.x;
-    }
-  }
-};
-
 // y = softmax(x) (or log_softmax); lse (optional, f32) gets max + log(sum(exp(x - max))).
 template <typename T, int GROUP, bool LOG>
 __global__ void softmax_forward_kernel(int64_t rows, int64_t cols, const T* x, T* y, float* lse) {
