@@ -2,7 +2,7 @@
 """Times the pymunk Push-T references and cjepa's bench_pusht in the same run; prints the ratios.
 
     pip install gym-pusht          # pymunk 6, pygame, shapely, opencv (never needed to build cjepa)
-    python3 bench/pusht_reference.py build/bench/bench_pusht
+    python3 bench/pusht_reference.py build/bin/bench_pusht
 
 Steps: gym-pusht's env.step (10 pymunk substeps + shapely coverage), absolute random targets,
 reset every 200 steps, like BM_PushTStep. Frames: the same env's pygame drawing plus cv2.resize to
