@@ -1,5 +1,7 @@
 #include "tensor/io/unpickler.hpp"
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <unordered_map>
@@ -32,6 +34,24 @@ enum Op : uint8_t {
   BYTEARRAY8 = 0x96, NEXT_BUFFER = 0x97, READONLY_BUFFER = 0x98,
 };
 
+const char* op_name(uint8_t op) {
+  switch (op) {
+#define CJ_OP(name) case name: return #name;
+    CJ_OP(MARK) CJ_OP(STOP) CJ_OP(POP) CJ_OP(POP_MARK) CJ_OP(DUP) CJ_OP(FLOAT) CJ_OP(INT) CJ_OP(BININT)
+    CJ_OP(BININT1) CJ_OP(LONG) CJ_OP(BININT2) CJ_OP(NONE) CJ_OP(PERSID) CJ_OP(BINPERSID) CJ_OP(REDUCE)
+    CJ_OP(STRING) CJ_OP(BINSTRING) CJ_OP(SHORT_BINSTRING) CJ_OP(UNICODE) CJ_OP(BINUNICODE) CJ_OP(APPEND)
+    CJ_OP(BUILD) CJ_OP(GLOBAL) CJ_OP(DICT) CJ_OP(EMPTY_DICT) CJ_OP(APPENDS) CJ_OP(GET) CJ_OP(BINGET) CJ_OP(INST)
+    CJ_OP(LONG_BINGET) CJ_OP(LIST) CJ_OP(EMPTY_LIST) CJ_OP(OBJ) CJ_OP(PUT) CJ_OP(BINPUT) CJ_OP(LONG_BINPUT)
+    CJ_OP(SETITEM) CJ_OP(TUPLE) CJ_OP(EMPTY_TUPLE) CJ_OP(SETITEMS) CJ_OP(BINFLOAT) CJ_OP(PROTO) CJ_OP(NEWOBJ)
+    CJ_OP(EXT1) CJ_OP(EXT2) CJ_OP(EXT4) CJ_OP(TUPLE1) CJ_OP(TUPLE2) CJ_OP(TUPLE3) CJ_OP(NEWTRUE) CJ_OP(NEWFALSE)
+    CJ_OP(LONG1) CJ_OP(LONG4) CJ_OP(BINBYTES) CJ_OP(SHORT_BINBYTES) CJ_OP(SHORT_BINUNICODE) CJ_OP(BINUNICODE8)
+    CJ_OP(BINBYTES8) CJ_OP(EMPTY_SET) CJ_OP(ADDITEMS) CJ_OP(FROZENSET) CJ_OP(NEWOBJ_EX) CJ_OP(STACK_GLOBAL)
+    CJ_OP(MEMOIZE) CJ_OP(FRAME) CJ_OP(BYTEARRAY8) CJ_OP(NEXT_BUFFER) CJ_OP(READONLY_BUFFER)
+#undef CJ_OP
+  }
+  return nullptr;
+}
+
 class Unpickler {
  public:
   Unpickler(const uint8_t* data, std::size_t size, const UnpickleOptions& options)
@@ -53,9 +73,10 @@ class Unpickler {
  private:
   template <typename... Args>
   [[noreturn]] void error(const Args&... pieces) {
-    char op[8];
-    std::snprintf(op, sizeof op, "0x%02x", op_);
-    fail(options_.source, ": pickle opcode ", op, " at byte ", op_pos_, ": ", pieces...);
+    char code[8];
+    std::snprintf(code, sizeof code, "0x%02x", op_);
+    const char* name = op_name(op_);
+    fail(options_.source, ": pickle opcode ", name ? name : code, " at byte ", op_pos_, ": ", pieces...);
   }
 
   Value* make(Value::Kind kind) { return tree_.make(kind); }
