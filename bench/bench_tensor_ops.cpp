@@ -4,31 +4,16 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
-#include <vector>
 
-#include "tensor/ops.hpp"
+#include "bench/bench_util.hpp"
 
 using namespace cj;
 
 namespace {
 
-// Reproducible values in [-1, 1) (no dependence on the library's RNG).
-Tensor filled(const Shape& shape, uint64_t seed) {
-  std::vector<float> v(shape_numel(shape));
-  uint64_t s = seed * 0x9E3779B97F4A7C15ULL + 1;
-  for (auto& x : v) {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    x = float(int64_t(s >> 40) - (int64_t(1) << 23)) / float(1 << 23);
-  }
-  return from_vector(v, shape);
-}
-
-void set_flops(benchmark::State& state, double flops_per_iteration) {
-  state.counters["FLOP/s"] = benchmark::Counter(flops_per_iteration, benchmark::Counter::kIsIterationInvariantRate);
-}
-void set_bytes(benchmark::State& state, double bytes_per_iteration) {
-  state.counters["B/s"] = benchmark::Counter(bytes_per_iteration, benchmark::Counter::kIsIterationInvariantRate);
-}
+using bench::filled;
+using bench::set_bytes;
+using bench::set_flops;
 
 // ---- GEMM-bound ---------------------------------------------------------------------------------
 void linear(benchmark::State& state, int64_t rows, int64_t in, int64_t out) {

@@ -128,17 +128,17 @@ void fold_reduce(const ReduceLayout& L, A init, const Step& step, const Finish& 
 }
 
 // NaN-propagating max/min steps (the comparison is false for NaN, so a NaN accumulator sticks and a
-// NaN value replaces the accumulator).
+// NaN value replaces the accumulator). `|` rather than `||`: no branch, so loops vectorise.
 struct MaxStep {
   template <typename A>
   A operator()(A acc, A v) const {
-    return (v > acc || v != v) ? v : acc;
+    return ((v > acc) | (v != v)) ? v : acc;
   }
 };
 struct MinStep {
   template <typename A>
   A operator()(A acc, A v) const {
-    return (v < acc || v != v) ? v : acc;
+    return ((v < acc) | (v != v)) ? v : acc;
   }
 };
 

@@ -2,6 +2,7 @@
 // permuted, sliced and broadcast inputs; promotion, in-place rules, 16-bit rounding and errors.
 #include <functional>
 
+#include "tensor/cpu/fast_math.hpp"
 #include "tests/tensor/op_test_util.hpp"
 
 using namespace cj;
@@ -493,6 +494,30 @@ TEST(Elementwise, AllcloseAndMaxRelError) {
   EXPECT_DOUBLE_EQ(ops::max_rel_error(tensor({1, 2, -4}), tensor({1, 2.5f, -4})), 0.5 / 4);
   EXPECT_TRUE(std::isnan(ops::max_rel_error(tensor({NAN}), tensor({1}))));
   EXPECT_THROW(ops::max_rel_error(zeros({2}), zeros({3})), Error);
+}
+
+}  // namespace
+
+// ---- the vectorisable exp used by softmax, sigmoid and tanh-GELU ---------------------------------
+
+namespace {
+
+TEST(Elementwise, FastExpIsWithinTwoUlpOverTheFloatRange) {
+  double worst = 0;
+  for (double x = -103.0; x <= 88.7; x += 0.0037) {
+    const float xf = float(x);
+    const double want = std::exp(double(xf));
+    const float got = cpu::exp_f32(xf);
+    // ulp of the result (subnormal results: the fixed 2^-149 spacing)
+    const double ulp = want < 0x1p-126 ? 0x1p-149 : std::ldexp(1.0, std::ilogb(want) - 23);
+    worst = std::max(worst, std::fabs(double(got) - want) / ulp);
+  }
+  EXPECT_LE(worst, 2.0);
+  EXPECT_EQ(cpu::exp_f32(0), 1.0f);
+  EXPECT_EQ(cpu::exp_f32(-INFINITY), 0.0f);
+  EXPECT_EQ(cpu::exp_f32(INFINITY), INFINITY);
+  EXPECT_EQ(cpu::exp_f32(89.0f), INFINITY);
+  EXPECT_TRUE(std::isnan(cpu::exp_f32(NAN)));
 }
 
 }  // namespace
