@@ -12,6 +12,7 @@ using namespace cj;
 
 namespace {
 
+using bench::add_row;
 using bench::filled;
 using bench::set_bytes;
 
@@ -57,30 +58,17 @@ void sum_dim(benchmark::State& state, Shape shape, int64_t dim) {
 
 // Row names are shared with bench/torch_reference.py.
 void register_all() {
-  auto reg = [](const char* name, auto fn, auto... args) {
-    benchmark::RegisterBenchmark(name, [=](benchmark::State& s) { fn(s, args...); })
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime()
-        ->MinTime(0.5);
-  };
   const Shape probs = {256 * 16, 112, 112}, ffn = {256 * 112, 2048}, tokens = {256 * 112, 128};
-  reg("softmax_fwd/predictor_probs_4096x112x112", softmax_fwd, probs);
-  reg("softmax_bwd/predictor_probs_4096x112x112", softmax_bwd, probs);
-  reg("gelu/predictor_ffn_28672x2048", gelu, ffn, ops::GeluApprox::none);
-  reg("gelu_tanh/predictor_ffn_28672x2048", gelu, ffn, ops::GeluApprox::tanh);
-  reg("add/predictor_ffn_28672x2048", add, ffn);
-  reg("add_bias/predictor_ffn_28672x2048", add_bias, ffn);
-  reg("sum_rows/predictor_tokens_28672x128", sum_dim, tokens, int64_t(1));
-  reg("sum_cols/predictor_ffn_28672x2048", sum_dim, ffn, int64_t(0));
+  add_row("softmax_fwd/predictor_probs_4096x112x112", softmax_fwd, probs);
+  add_row("softmax_bwd/predictor_probs_4096x112x112", softmax_bwd, probs);
+  add_row("gelu/predictor_ffn_28672x2048", gelu, ffn, ops::GeluApprox::none);
+  add_row("gelu_tanh/predictor_ffn_28672x2048", gelu, ffn, ops::GeluApprox::tanh);
+  add_row("add/predictor_ffn_28672x2048", add, ffn);
+  add_row("add_bias/predictor_ffn_28672x2048", add_bias, ffn);
+  add_row("sum_rows/predictor_tokens_28672x128", sum_dim, tokens, int64_t(1));
+  add_row("sum_cols/predictor_ffn_28672x2048", sum_dim, ffn, int64_t(0));
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return bench::run_main(argc, argv, register_all); }

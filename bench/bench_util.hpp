@@ -27,4 +27,23 @@ inline void set_bytes(benchmark::State& state, double bytes_per_iteration) {
   state.counters["B/s"] = benchmark::Counter(bytes_per_iteration, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// Registers one row: fn(state, args...), timed in real milliseconds for at least 0.5 s.
+template <typename Fn, typename... Args>
+void add_row(const char* name, Fn fn, Args... args) {
+  benchmark::RegisterBenchmark(name, [=](benchmark::State& s) { fn(s, args...); })
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime()
+      ->MinTime(0.5);
+}
+
+// The main() of every bench program: register_rows() then Google Benchmark's usual flags.
+inline int run_main(int argc, char** argv, void (*register_rows)()) {
+  register_rows();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
+
 }  // namespace cj::bench
