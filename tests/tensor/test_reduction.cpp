@@ -14,10 +14,16 @@ const Shape kShape = {3, 5, 4};
 
 // For each output position (kept dims in row-major order), the input values over the reduced dims
 // in row-major order. dims empty = all.
-std::vector<std::vector<double>> groups(const std::vector<double>& x, const Shape& shape, ops::Dims dims) {
-  const int64_t nd = int64_t(shape.size());
+// Which of nd dims `dims` reduces (empty = all).
+std::vector<bool> reduced_mask(int64_t nd, const ops::Dims& dims) {
   std::vector<bool> red(nd, dims.empty());
   for (int64_t d : dims) red[d < 0 ? d + nd : d] = true;
+  return red;
+}
+
+std::vector<std::vector<double>> groups(const std::vector<double>& x, const Shape& shape, ops::Dims dims) {
+  const int64_t nd = int64_t(shape.size());
+  const std::vector<bool> red = reduced_mask(nd, dims);
   Shape kept_shape;
   for (int64_t d = 0; d < nd; ++d)
     if (!red[d]) kept_shape.push_back(shape[d]);
@@ -36,8 +42,7 @@ std::vector<std::vector<double>> groups(const std::vector<double>& x, const Shap
 
 Shape reduced_shape(const Shape& shape, ops::Dims dims, bool keepdim) {
   const int64_t nd = int64_t(shape.size());
-  std::vector<bool> red(nd, dims.empty());
-  for (int64_t d : dims) red[d < 0 ? d + nd : d] = true;
+  const std::vector<bool> red = reduced_mask(nd, dims);
   Shape out;
   for (int64_t d = 0; d < nd; ++d)
     if (!red[d]) out.push_back(shape[d]);
