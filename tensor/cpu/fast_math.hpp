@@ -14,7 +14,9 @@
 namespace cj::cpu {
 
 inline float exp_f32(float x) {
-  const float xc = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
+  // clamp so that n stays small; NaN fails `x > -104` and is clamped too (the result is fixed up below)
+  float xc = x > -104.0f ? x : -104.0f;
+  xc = xc < 89.0f ? xc : 89.0f;
   // round to nearest by adding and removing 1.5 * 2^23 (floorf would keep GCC from vectorising)
   const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = xc - n * 0.693145751953125f;  // ln 2 high part (exact product for |n| < 2^12)
@@ -28,7 +30,7 @@ inline float exp_f32(float x) {
   p = p * r + 1.0f;
   p = p * r + 1.0f;
   const int32_t ni = int32_t(n), n1 = ni >> 1, n2 = ni - n1;  // each in [-75, 64]: a normal float
-  const int32_t b1 = (n1 + 127) << 23, b2 = (n2 + 127) << 23;
+  const uint32_t b1 = uint32_t(n1 + 127) << 23, b2 = uint32_t(n2 + 127) << 23;
   float s1, s2;
   std::memcpy(&s1, &b1, 4);
   std::memcpy(&s2, &b2, 4);
