@@ -104,6 +104,21 @@ void softmax_backward_kernel(const ReduceLayout& L, const T* y, const T* gy, T* 
   // term summed over the dim: gy * y (softmax) or gy (log_softmax)
   auto term = [](A yv, A g) { return Log ? g : g * yv; };
   auto grad = [](A yv, A g, A sum) { return Log ? g - cpu::fast_exp(yv) * sum : yv * (g - sum); };
+  if (K == 1) {  // rows: the sum in 8 lanes, so both loops vectorise
+    cpu::parallel_for(L.outer, std::max<int64_t>(1, 4096 / std::max<int64_t>(R, 1)), [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o) {
+        const T *yr = y + o * R, *gr = gy + o * R;
+        A lane[8] = {};
+        int64_t i = 0;
+        for (; i + 8 <= R; i += 8)
+          for (int64_t j = 0; j < 8; ++j) lane[j] += term(A(yr[i + j]), A(gr[i + j]));
+        for (; i < R; ++i) lane[0] += term(A(yr[i]), A(gr[i]));
+        const A sum = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+        for (int64_t r = 0; r < R; ++r) gx[o * R + r] = T(grad(A(yr[r]), A(gr[r]), sum));
+      }
+    });
+    return;
+  }
   cpu::parallel_for(L.outer, std::max<int64_t>(1, 4096 / std::max<int64_t>(R * K, 1)), [&](int64_t begin, int64_t end) {
     std::vector<A> sum(K);
     for (int64_t o = begin; o < end; ++o) {
