@@ -4,31 +4,17 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
-#include <vector>
 
-#include "tensor/ops.hpp"
+#include "bench/bench_util.hpp"
 
 using namespace cj;
 
 namespace {
 
-// Reproducible values in [-1, 1) (no dependence on the library's RNG).
-Tensor filled(const Shape& shape, uint64_t seed) {
-  std::vector<float> v(shape_numel(shape));
-  uint64_t s = seed * 0x9E3779B97F4A7C15ULL + 1;
-  for (auto& x : v) {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    x = float(int64_t(s >> 40) - (int64_t(1) << 23)) / float(1 << 23);
-  }
-  return from_vector(v, shape);
-}
-
-void set_flops(benchmark::State& state, double flops_per_iteration) {
-  state.counters["FLOP/s"] = benchmark::Counter(flops_per_iteration, benchmark::Counter::kIsIterationInvariantRate);
-}
-void set_bytes(benchmark::State& state, double bytes_per_iteration) {
-  state.counters["B/s"] = benchmark::Counter(bytes_per_iteration, benchmark::Counter::kIsIterationInvariantRate);
-}
+using bench::add_row;
+using bench::filled;
+using bench::set_bytes;
+using bench::set_flops;
 
 // ---- GEMM-bound ---------------------------------------------------------------------------------
 void linear(benchmark::State& state, int64_t rows, int64_t in, int64_t out) {
@@ -111,34 +97,25 @@ void conv_transpose2d_backward(benchmark::State& state, int64_t N, int64_t C, in
 
 // Row names are shared with bench/torch_reference.py.
 void register_all() {
-  auto reg = [](const char* name, auto fn, auto... args) {
-    benchmark::RegisterBenchmark(name, [=](benchmark::State& s) { fn(s, args...); })
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime()
-        ->MinTime(0.5);
-  };
-  reg("linear/dinov2_qkv_192x197x384x1152", linear, int64_t(192 * 197), int64_t(384), int64_t(1152));
-  reg("linear/predictor_ffn_256x112x128x2048", linear, int64_t(256 * 112), int64_t(128), int64_t(2048));
-  reg("linear/predictor_ffn_out_256x112x2048x128", linear, int64_t(256 * 112), int64_t(2048), int64_t(128));
-  reg("attention_fwd/predictor_256x16x112x8", attention_forward, int64_t(256), int64_t(16), int64_t(112), int64_t(8));
-  reg("attention_bwd/predictor_256x16x112x8", attention_backward, int64_t(256), int64_t(16), int64_t(112), int64_t(8));
-  reg("attention_fwd/dinov2_16x6x197x64", attention_forward, int64_t(16), int64_t(6), int64_t(197), int64_t(64));
-  reg("attention_bwd/dinov2_16x6x197x64", attention_backward, int64_t(16), int64_t(6), int64_t(197), int64_t(64));
-  reg("layer_norm_fwd/predictor_28672x128", layer_norm_forward, int64_t(256 * 112), int64_t(128));
-  reg("layer_norm_bwd/predictor_28672x128", layer_norm_backward, int64_t(256 * 112), int64_t(128));
-  reg("conv2d_fwd/savi_enc_8x64x64x64_k5", conv2d_forward, int64_t(8), int64_t(64), int64_t(64));
-  reg("conv2d_bwd/savi_enc_8x64x64x64_k5", conv2d_backward, int64_t(8), int64_t(64), int64_t(64));
-  reg("conv_transpose2d_fwd/savi_dec_7x64x32x32_s2", conv_transpose2d_forward, int64_t(7), int64_t(64), int64_t(32));
-  reg("conv_transpose2d_bwd/savi_dec_7x64x32x32_s2", conv_transpose2d_backward, int64_t(7), int64_t(64), int64_t(32));
+  add_row("linear/dinov2_qkv_192x197x384x1152", linear, int64_t(192 * 197), int64_t(384), int64_t(1152));
+  add_row("linear/predictor_ffn_256x112x128x2048", linear, int64_t(256 * 112), int64_t(128), int64_t(2048));
+  add_row("linear/predictor_ffn_out_256x112x2048x128", linear, int64_t(256 * 112), int64_t(2048), int64_t(128));
+  add_row("attention_fwd/predictor_256x16x112x8",
+          attention_forward, int64_t(256), int64_t(16), int64_t(112), int64_t(8));
+  add_row("attention_bwd/predictor_256x16x112x8",
+          attention_backward, int64_t(256), int64_t(16), int64_t(112), int64_t(8));
+  add_row("attention_fwd/dinov2_16x6x197x64", attention_forward, int64_t(16), int64_t(6), int64_t(197), int64_t(64));
+  add_row("attention_bwd/dinov2_16x6x197x64", attention_backward, int64_t(16), int64_t(6), int64_t(197), int64_t(64));
+  add_row("layer_norm_fwd/predictor_28672x128", layer_norm_forward, int64_t(256 * 112), int64_t(128));
+  add_row("layer_norm_bwd/predictor_28672x128", layer_norm_backward, int64_t(256 * 112), int64_t(128));
+  add_row("conv2d_fwd/savi_enc_8x64x64x64_k5", conv2d_forward, int64_t(8), int64_t(64), int64_t(64));
+  add_row("conv2d_bwd/savi_enc_8x64x64x64_k5", conv2d_backward, int64_t(8), int64_t(64), int64_t(64));
+  add_row("conv_transpose2d_fwd/savi_dec_7x64x32x32_s2",
+          conv_transpose2d_forward, int64_t(7), int64_t(64), int64_t(32));
+  add_row("conv_transpose2d_bwd/savi_dec_7x64x32x32_s2",
+          conv_transpose2d_backward, int64_t(7), int64_t(64), int64_t(32));
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return bench::run_main(argc, argv, register_all); }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times the rows of bench/bench_tensor_ops.cpp with PyTorch on the CPU (same shapes, f32, 2 threads)
+"""Times the rows of bench/bench_tensor_ops.cpp and bench_reductions.cpp with PyTorch on the CPU (same shapes, f32, 2 threads)
 and, given our Google Benchmark JSON (--benchmark_format=json), prints one table with the speed ratio
 ours/PyTorch per row (PyTorch time / our time: above 1 means we are faster).
 
@@ -79,7 +79,31 @@ def conv_transpose2d_bwd(N, C, S):
                          lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=2, output_padding=1))
 
 
-# Same names as bench_tensor_ops.cpp.
+def softmax_fwd(*shape):
+    x = filled(*shape, seed=1)
+    return lambda: torch.softmax(x, -1)
+
+
+def softmax_bwd(*shape):
+    return with_backward(lambda: [filled(*shape, seed=1)], lambda x: torch.softmax(x, -1))
+
+
+def gelu(rows, D, approximate):
+    x = filled(rows, D, seed=3)
+    return lambda: F.gelu(x, approximate=approximate)
+
+
+def add(rows, D, bias):
+    a, b = filled(rows, D, seed=4), filled(D, seed=7) if bias else filled(rows, D, seed=5)
+    return lambda: a + b
+
+
+def sum_dim(rows, D, dim):
+    x = filled(rows, D, seed=8)
+    return lambda: x.sum(dim)
+
+
+# Same names as bench_tensor_ops.cpp and bench_reductions.cpp.
 ROWS = {
     "linear/dinov2_qkv_192x197x384x1152": lambda: linear(192 * 197, 384, 1152),
     "linear/predictor_ffn_256x112x128x2048": lambda: linear(256 * 112, 128, 2048),
@@ -94,6 +118,14 @@ ROWS = {
     "conv2d_bwd/savi_enc_8x64x64x64_k5": lambda: conv2d_bwd(8, 64, 64),
     "conv_transpose2d_fwd/savi_dec_7x64x32x32_s2": lambda: conv_transpose2d_fwd(7, 64, 32),
     "conv_transpose2d_bwd/savi_dec_7x64x32x32_s2": lambda: conv_transpose2d_bwd(7, 64, 32),
+    "softmax_fwd/predictor_probs_4096x112x112": lambda: softmax_fwd(256 * 16, 112, 112),
+    "softmax_bwd/predictor_probs_4096x112x112": lambda: softmax_bwd(256 * 16, 112, 112),
+    "gelu/predictor_ffn_28672x2048": lambda: gelu(256 * 112, 2048, "none"),
+    "gelu_tanh/predictor_ffn_28672x2048": lambda: gelu(256 * 112, 2048, "tanh"),
+    "add/predictor_ffn_28672x2048": lambda: add(256 * 112, 2048, False),
+    "add_bias/predictor_ffn_28672x2048": lambda: add(256 * 112, 2048, True),
+    "sum_rows/predictor_tokens_28672x128": lambda: sum_dim(256 * 112, 128, 1),
+    "sum_cols/predictor_ffn_28672x2048": lambda: sum_dim(256 * 112, 2048, 0),
 }
 
 
@@ -130,12 +162,14 @@ def our_times(path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ours", help="Google Benchmark JSON of bench_tensor_ops")
+    parser.add_argument("--ours", nargs="*", default=[], help="Google Benchmark JSON files (bench_tensor_ops, ...)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--filter", default="", help="only rows whose name matches this regex (as --benchmark_filter)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    ours = our_times(args.ours) if args.ours else {}
+    ours = {}
+    for path in args.ours:
+        ours.update(our_times(path))
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads, f32; ratio = PyTorch time / our time")
     print(f"{'row':48s} {'ours ms':>10s} {'torch ms':>10s} {'ratio':>7s}")
     for name, make in ROWS.items():

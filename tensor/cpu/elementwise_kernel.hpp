@@ -7,8 +7,10 @@
 // Inside a map, 16-bit floats are loaded as float (compute_t) and every result is stored with
 // cast_value<Out>, so bf16/f16 round once, at the store, like PyTorch's CPU kernels.
 #include <array>
+#include <initializer_list>
 #include <type_traits>
 
+#include "tensor/cpu/parallel.hpp"
 #include "tensor/cpu/strided_loop.hpp"
 #include "tensor/dispatch.hpp"
 #include "tensor/ops/elementwise.hpp"
@@ -51,9 +53,29 @@ inline Shape operand_strides(const Tensor& t, const Shape& out_shape) {
 
 inline char* base_ptr(const Tensor& t) { return static_cast<char*>(t.data_ptr()); }
 
+// Elements per thread below which a map stays on one thread.
+constexpr int64_t kParallelGrain = int64_t(1) << 16;
+
+// Whether every operand is contiguous with out's shape (no broadcasting): the case large maps split
+// across threads as flat ranges.
+inline bool flat_contiguous(const Tensor& out, std::initializer_list<const Tensor*> in) {
+  if (!out.is_contiguous()) return false;
+  for (const Tensor* t : in)
+    if (!t->is_contiguous() || t->shape() != out.shape()) return false;
+  return true;
+}
+
 // out[i] = f(x[i]); x is broadcast to out's shape.
 template <typename Out, typename In, typename F>
 void map1(const Tensor& out, const Tensor& x, F f) {
+  if (out.numel() >= 2 * kParallelGrain && flat_contiguous(out, {&x})) {
+    Out* o = static_cast<Out*>(out.data_ptr());
+    const In* a = static_cast<const In*>(x.data_ptr());
+    parallel_for(out.numel(), kParallelGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) o[i] = cast_value<Out>(f(load(a[i])));
+    });
+    return;
+  }
   Shape so = operand_strides(out, out.shape()), sx = operand_strides(x, out.shape());
   strided_loop<2>(out.shape(), {&so, &sx}, {base_ptr(out), base_ptr(x)},
                   [&f](std::array<char*, 2> p, int64_t n, std::array<int64_t, 2> s) {
@@ -74,6 +96,15 @@ void map1(const Tensor& out, const Tensor& x, F f) {
 // (N, D) - (N, 1)) hoists that value out of the loop.
 template <typename Out, typename In, typename F>
 void map2(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
+  if (out.numel() >= 2 * kParallelGrain && flat_contiguous(out, {&a, &b})) {
+    Out* o = static_cast<Out*>(out.data_ptr());
+    const In* x = static_cast<const In*>(a.data_ptr());
+    const In* y = static_cast<const In*>(b.data_ptr());
+    parallel_for(out.numel(), kParallelGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) o[i] = cast_value<Out>(f(load(x[i]), load(y[i])));
+    });
+    return;
+  }
   Shape so = operand_strides(out, out.shape()), sa = operand_strides(a, out.shape()),
         sb = operand_strides(b, out.shape());
   constexpr int64_t so_c = sizeof(Out), si_c = sizeof(In);

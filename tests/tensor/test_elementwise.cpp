@@ -2,6 +2,7 @@
 // permuted, sliced and broadcast inputs; promotion, in-place rules, 16-bit rounding and errors.
 #include <functional>
 
+#include "tensor/cpu/fast_math.hpp"
 #include "tests/tensor/op_test_util.hpp"
 
 using namespace cj;
@@ -187,11 +188,16 @@ std::vector<BinaryCase> binary_cases() {
        [](double a, double b) { return a - b; }, K::keep, -4, 4, -4, 4, false},
       {"sub_alpha", [](const Tensor& a, const Tensor& b) { return ops::sub(a, b, 2); },
        [](double a, double b) { return a - 2 * b; }, K::keep, -4, 4, -4, 4, false},
-      {"mul", [](const Tensor& a, const Tensor& b) { return ops::mul(a, b); }, [](double a, double b) { return a * b; }, K::keep},
-      {"div", [](const Tensor& a, const Tensor& b) { return ops::div(a, b); }, [](double a, double b) { return a / b; }, K::to_float, -4, 4, 1, 4},
-      {"pow", [](const Tensor& a, const Tensor& b) { return ops::pow(a, b); }, [](double a, double b) { return std::pow(a, b); }, K::keep, 0.5, 3, -2, 3},
-      {"maximum", [](const Tensor& a, const Tensor& b) { return ops::maximum(a, b); }, [](double a, double b) { return std::max(a, b); }, K::keep},
-      {"minimum", [](const Tensor& a, const Tensor& b) { return ops::minimum(a, b); }, [](double a, double b) { return std::min(a, b); }, K::keep},
+      {"mul", [](const Tensor& a, const Tensor& b) { return ops::mul(a, b); },
+       [](double a, double b) { return a * b; }, K::keep},
+      {"div", [](const Tensor& a, const Tensor& b) { return ops::div(a, b); },
+       [](double a, double b) { return a / b; }, K::to_float, -4, 4, 1, 4},
+      {"pow", [](const Tensor& a, const Tensor& b) { return ops::pow(a, b); },
+       [](double a, double b) { return std::pow(a, b); }, K::keep, 0.5, 3, -2, 3},
+      {"maximum", [](const Tensor& a, const Tensor& b) { return ops::maximum(a, b); },
+       [](double a, double b) { return std::max(a, b); }, K::keep},
+      {"minimum", [](const Tensor& a, const Tensor& b) { return ops::minimum(a, b); },
+       [](double a, double b) { return std::min(a, b); }, K::keep},
   };
 }
 
@@ -207,8 +213,9 @@ TEST_P(Binary, MatchesF64ReferenceWithBroadcasting) {
   if (c.bool_ok) dtypes.push_back(DType::b8);
   for (DType dt : dtypes) {
     bool integral = !is_floating(dt);
-    double a_lo = dt == DType::u8 ? std::max(c.a_lo, 0.0) : c.a_lo, b_lo = dt == DType::u8 ? std::max(c.b_lo, 0.0) : c.b_lo;
-    if (integral && c.a_lo > 0) a_lo = -2;  // pow: integer bases may be negative
+    double a_lo = dt == DType::u8 ? std::max(c.a_lo, 0.0) : c.a_lo;
+    double b_lo = dt == DType::u8 ? std::max(c.b_lo, 0.0) : c.b_lo;
+    if (integral && dt != DType::u8 && c.a_lo > 0) a_lo = -2;  // pow: signed integer bases may be negative
     for (Layout l : test::kLayouts) {
       Tensor a = test::make_input(kShape, dt, l, 11, a_lo, c.a_hi);
       const Tensor bs[] = {test::make_input(kShape, dt, l == Layout::contiguous ? Layout::permuted : Layout::sliced,
@@ -340,7 +347,8 @@ TEST(Elementwise, ComparisonsInEveryDTypeAndLayout) {
       for (Layout l : test::kLayouts) {
         SCOPED_TRACE(std::string(name) + " " + trace(dt, l));
         // small integers so that equal values occur
-        Tensor a = test::make_input(kShape, dt, l, 31, 0, 3), b = test::make_input({5, 1}, dt, Layout::sliced, 32, 0, 3);
+        Tensor a = test::make_input(kShape, dt, l, 31, 0, 3);
+        Tensor b = test::make_input({5, 1}, dt, Layout::sliced, 32, 0, 3);
         Tensor y = op(a, b);
         ASSERT_EQ(y.dtype(), DType::b8);
         std::vector<double> av = test::doubles(a), bv = test::doubles(ops::expand(b, kShape)), want(av.size());
@@ -387,7 +395,9 @@ TEST(Elementwise, InPlaceOpsOnViewsMatchOutOfPlace) {
     for (Layout l : {Layout::contiguous, Layout::permuted, Layout::sliced}) {
       SCOPED_TRACE(trace(dt, l));
       Tensor b = test::make_input({5, 1}, dt, Layout::contiguous, 52, 1, 3);
-      auto run = [&](const std::function<void(const Tensor&)>& inplace, const std::function<Tensor(const Tensor&)>& ref) {
+      using InPlace = std::function<void(const Tensor&)>;
+      using OutOfPlace = std::function<Tensor(const Tensor&)>;
+      auto run = [&](const InPlace& inplace, const OutOfPlace& ref) {
         Tensor x = test::make_input(kShape, dt, l, 51);
         Tensor want = ref(x);
         uint64_t v0 = x.version();
@@ -446,7 +456,8 @@ TEST(Elementwise, SixteenBitResultsRoundToNearestEven) {
   // f16 has 11: 2048 + 1 ties to 2048, 2050 + 1 to 2052
   EXPECT_EQ(test::doubles(ops::add(hf({2048, 2050}), hf({1, 1}))), (std::vector<double>{2048, 2052}));
   // overflow to inf: f16 max is 65504
-  EXPECT_EQ(test::doubles(ops::add(hf({60000, -60000}), hf({10000, -10000}))), (std::vector<double>{INFINITY, -INFINITY}));
+  EXPECT_EQ(test::doubles(ops::add(hf({60000, -60000}), hf({10000, -10000}))),
+            (std::vector<double>{INFINITY, -INFINITY}));
   EXPECT_EQ(test::doubles(ops::mul(bf({3e38f}), bf({2})))[0], INFINITY);
   // subnormals: f16's smallest is 2^-24; half of it ties to 0 (even), 1.5x ties up to 2^-23
   EXPECT_EQ(test::doubles(ops::mul(hf({0x1p-24f, 0x1p-24f, 0x1p-20f}), 0.5)),
@@ -493,6 +504,30 @@ TEST(Elementwise, AllcloseAndMaxRelError) {
   EXPECT_DOUBLE_EQ(ops::max_rel_error(tensor({1, 2, -4}), tensor({1, 2.5f, -4})), 0.5 / 4);
   EXPECT_TRUE(std::isnan(ops::max_rel_error(tensor({NAN}), tensor({1}))));
   EXPECT_THROW(ops::max_rel_error(zeros({2}), zeros({3})), Error);
+}
+
+}  // namespace
+
+// ---- the vectorisable exp used by softmax, sigmoid and tanh-GELU ---------------------------------
+
+namespace {
+
+TEST(Elementwise, FastExpIsWithinTwoUlpOverTheFloatRange) {
+  double worst = 0;
+  for (double x = -103.0; x <= 88.7; x += 0.0037) {
+    const float xf = float(x);
+    const double want = std::exp(double(xf));
+    const float got = cpu::exp_f32(xf);
+    // ulp of the result (subnormal results: the fixed 2^-149 spacing)
+    const double ulp = want < 0x1p-126 ? 0x1p-149 : std::ldexp(1.0, std::ilogb(want) - 23);
+    worst = std::max(worst, std::fabs(double(got) - want) / ulp);
+  }
+  EXPECT_LE(worst, 2.0);
+  EXPECT_EQ(cpu::exp_f32(0), 1.0f);
+  EXPECT_EQ(cpu::exp_f32(-INFINITY), 0.0f);
+  EXPECT_EQ(cpu::exp_f32(INFINITY), INFINITY);
+  EXPECT_EQ(cpu::exp_f32(89.0f), INFINITY);
+  EXPECT_TRUE(std::isnan(cpu::exp_f32(NAN)));
 }
 
 }  // namespace
