@@ -145,35 +145,6 @@ Tensor gelu(const Tensor& x, GeluApprox approx) {
   return out;
 }
 
-// gx = gy * d gelu / dx
-//   exact: Phi(x) + x phi(x)
-//   tanh:  0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2),  t = tanh(u)
-Tensor gelu_backward(const Tensor& gy, const Tensor& x, GeluApprox approx) {
-  cpu::check_cpu("gelu_backward", gy);
-  cpu::check_cpu("gelu_backward", x);
-  CJ_CHECK(gy.shape() == x.shape() && gy.dtype() == x.dtype(), "gelu_backward: gy ", gy.describe(),
-           " must match x ", x.describe());
-  Tensor gx = Tensor::empty(x.shape(), x.dtype());
-  dispatch_floating(x.dtype(), "gelu_backward", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    using C = cpu::compute_t<T>;
-    if (approx == GeluApprox::tanh) {
-      cpu::map2<T, T>(gx, gy, x, [](C g, C v) {
-        C t = std::tanh(kSqrt2OverPi<C> * (v + kGeluKappa<C> * v * v * v));
-        C du = kSqrt2OverPi<C> * (C(1) + C(3) * kGeluKappa<C> * v * v);
-        return g * (C(0.5) * (C(1) + t) + C(0.5) * v * (C(1) - t * t) * du);
-      });
-    } else {
-      cpu::map2<T, T>(gx, gy, x, [](C g, C v) {
-        C cdf = C(0.5) * (C(1) + std::erf(v * kSqrt1_2<C>));
-        C pdf = kInvSqrt2Pi<C> * std::exp(C(-0.5) * v * v);
-        return g * (cdf + v * pdf);
-      });
-    }
-  });
-  return gx;
-}
-
 // ---- clamp ------------------------------------------------------------------------------------------
 
 namespace {
