@@ -117,7 +117,8 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
         result.ok = false;
       }
     }
-    if (failures > 0) counts << "; input " << i << ": " << failures << " of " << x.numel() << " elements out of tolerance";
+    if (failures > 0)
+      counts << "; input " << i << ": " << failures << " of " << x.numel() << " elements out of tolerance";
   }
   result.message = worst + counts.str();
   return result;

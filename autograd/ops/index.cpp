@@ -172,7 +172,8 @@ Tensor embedding(const Tensor& weight, const Tensor& index) {
 
 namespace {
 // topk/sort values: each value's gradient goes back to the position its index names.
-std::pair<Tensor, Tensor> record_picked(const char* op, const Tensor& x, std::pair<Tensor, Tensor> result, int64_t dim) {
+std::pair<Tensor, Tensor> record_picked(const char* op, const Tensor& x, std::pair<Tensor, Tensor> result,
+                                        int64_t dim) {
   int64_t d = wrap_dim(dim, x.dim() == 0 ? 1 : x.dim(), op);
   record(op, result.first, {x}, {result.second}, [d](Node& n, const Tensor& gy) -> Grads {
     if (gy.dim() == 0) return {gy};

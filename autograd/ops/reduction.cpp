@@ -89,8 +89,8 @@ Tensor extremum_all(const char* op, const Tensor& x, const Dims& dims, bool keep
   record(op, y, {x}, {x, y}, [rd, keepdim](Node& n, const Tensor& gy) -> Grads {
     Tensor x = n.saved(0);
     Tensor hit = ops::eq(x, expand_back(n.saved(1), x.shape(), rd, keepdim));
-    Tensor share = ops::div(expand_back(gy, x.shape(), rd, keepdim),
-                            expand_back(ops::sum(hit, rd, true), x.shape(), rd, true));
+    Tensor share =
+        ops::div(expand_back(gy, x.shape(), rd, keepdim), expand_back(ops::sum(hit, rd, true), x.shape(), rd, true));
     return {ops::mul(share, hit)};
   });
   return y;
@@ -172,17 +172,15 @@ Tensor cumsum(const Tensor& x, int64_t dim) {
 
 Tensor softmax(const Tensor& x, int64_t dim) {
   Tensor y = ops::softmax(x, dim);
-  record("softmax", y, {x}, {y}, [dim](Node& n, const Tensor& gy) -> Grads {
-    return {ops::softmax_backward(n.saved(0), gy, dim)};
-  });
+  record("softmax", y, {x}, {y},
+         [dim](Node& n, const Tensor& gy) -> Grads { return {ops::softmax_backward(n.saved(0), gy, dim)}; });
   return y;
 }
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   Tensor y = ops::log_softmax(x, dim);
-  record("log_softmax", y, {x}, {y}, [dim](Node& n, const Tensor& gy) -> Grads {
-    return {ops::log_softmax_backward(n.saved(0), gy, dim)};
-  });
+  record("log_softmax", y, {x}, {y},
+         [dim](Node& n, const Tensor& gy) -> Grads { return {ops::log_softmax_backward(n.saved(0), gy, dim)}; });
   return y;
 }
 
