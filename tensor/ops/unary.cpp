@@ -4,7 +4,6 @@
 
 #include "tensor/cpu/elementwise_kernel.hpp"
 #include "tensor/ops/elementwise.hpp"
-#include "tensor/ops/nn_kernels.hpp"
 #include "tensor/ops/views.hpp"
 
 namespace cj::ops {
@@ -43,8 +42,6 @@ template <typename C>
 constexpr C kSqrt1_2 = C(0.70710678118654752440);  // 1/sqrt(2)
 template <typename C>
 constexpr C kSqrt2OverPi = C(0.79788456080286535588);  // sqrt(2/pi)
-template <typename C>
-constexpr C kInvSqrt2Pi = C(0.39894228040143267794);  // 1/sqrt(2 pi)
 template <typename C>
 constexpr C kGeluKappa = C(0.044715);
 
@@ -123,7 +120,7 @@ Tensor logical_not(const Tensor& x) {
   return out;
 }
 
-// ---- gelu: forward and backward ------------------------------------------------------------------
+// ---- gelu (its backward, gelu_backward, is in activation_backward.cpp with the fused kernels) -----
 // exact:  gelu(x) = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
 // tanh:   gelu(x) = 0.5 x (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
 
