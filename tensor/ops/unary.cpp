@@ -2,8 +2,10 @@
 // as torch does; sign-preserving ops (neg, abs, relu, ...) keep the input dtype.
 #include <cmath>
 
+#include "tensor/backend.hpp"
 #include "tensor/cpu/elementwise_kernel.hpp"
 #include "tensor/ops/elementwise.hpp"
+#include "tensor/ops/nn_kernels.hpp"
 #include "tensor/ops/views.hpp"
 
 namespace cj::ops {
@@ -43,17 +45,21 @@ constexpr C kSqrt1_2 = C(0.70710678118654752440);  // 1/sqrt(2)
 template <typename C>
 constexpr C kSqrt2OverPi = C(0.79788456080286535588);  // sqrt(2/pi)
 template <typename C>
+constexpr C kInvSqrt2Pi = C(0.39894228040143267794);  // 1/sqrt(2 pi)
+template <typename C>
 constexpr C kGeluKappa = C(0.044715);
 
 }  // namespace
 
 Tensor neg(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "neg", x, x);
   return same_dtype_unary("neg", x, [](auto v) { return -v; });
 }
 Tensor abs(const Tensor& x) {
   return same_dtype_unary("abs", x, [](auto v) { return v < 0 ? -v : v; });
 }
 Tensor relu(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "relu", x, x);
   // NaN stays NaN: the comparison is false for NaN, so v itself is returned.
   return same_dtype_unary("relu", x, [](auto v) { return v < 0 ? decltype(v)(0) : v; });
 }
@@ -74,9 +80,11 @@ Tensor sign(const Tensor& x) {
 }
 
 Tensor exp(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "exp", x, x);
   return float_unary("exp", x, [](auto v) { return std::exp(v); });
 }
 Tensor log(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "log", x, x);
   return float_unary("log", x, [](auto v) { return std::log(v); });
 }
 Tensor log1p(const Tensor& x) {
@@ -86,9 +94,11 @@ Tensor expm1(const Tensor& x) {
   return float_unary("expm1", x, [](auto v) { return std::expm1(v); });
 }
 Tensor sqrt(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "sqrt", x, x);
   return float_unary("sqrt", x, [](auto v) { return std::sqrt(v); });
 }
 Tensor rsqrt(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "rsqrt", x, x);
   return float_unary("rsqrt", x, [](auto v) { return decltype(v)(1) / std::sqrt(v); });
 }
 Tensor reciprocal(const Tensor& x) {
@@ -101,12 +111,14 @@ Tensor cos(const Tensor& x) {
   return float_unary("cos", x, [](auto v) { return std::cos(v); });
 }
 Tensor tanh(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "tanh", x, x);
   return float_unary("tanh", x, [](auto v) { return std::tanh(v); });
 }
 Tensor erf(const Tensor& x) {
   return float_unary("erf", x, [](auto v) { return std::erf(v); });
 }
 Tensor sigmoid(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "sigmoid", x, x);
   return float_unary("sigmoid", x, [](auto v) { return decltype(v)(1) / (decltype(v)(1) + std::exp(-v)); });
 }
 
@@ -120,11 +132,12 @@ Tensor logical_not(const Tensor& x) {
   return out;
 }
 
-// ---- gelu (its backward, gelu_backward, is in activation_backward.cpp with the fused kernels) -----
+// ---- gelu: forward and backward ------------------------------------------------------------------
 // exact:  gelu(x) = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
 // tanh:   gelu(x) = 0.5 x (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
 
 Tensor gelu(const Tensor& x, GeluApprox approx) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, GeluApprox), "gelu", x, x, approx);
   cpu::check_cpu("gelu", x);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), "gelu", [&](auto tag) {
@@ -141,6 +154,8 @@ Tensor gelu(const Tensor& x, GeluApprox approx) {
   });
   return out;
 }
+
+// gelu_backward lives in activation_backward.cpp (the t-linalg branch); both branches had one.
 
 // ---- clamp ------------------------------------------------------------------------------------------
 
