@@ -176,7 +176,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {  // d/da = b a^(b-1), d/db = y lo
     Tensor ga, gb;
     if (n.needs_grad(0)) ga = sum_to(ops::mul(gy, ops::mul(b, ops::pow(a, ops::sub(b, 1)))), n.inputs[0].shape);
     if (n.needs_grad(1)) {
-      Tensor log_a = ops::where(ops::eq(a, 0), zeros({}, gy.dtype()), ops::log(a));
+      Tensor log_a = ops::where(ops::eq(a, 0), zeros({}, options_of(gy)), ops::log(a));
       gb = sum_to(ops::mul(gy, ops::mul(n.saved(2), log_a)), n.inputs[1].shape);
     }
     return {ga, gb};
@@ -235,7 +235,7 @@ Tensor pow(const Tensor& a, Scalar exponent) {  // e a^(e-1)
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor y = ops::where(cond, a, b);
   record("where", y, {a, b}, {cond}, [](Node& n, const Tensor& gy) -> Grads {
-    Tensor cond = n.saved(0), zero = zeros({}, gy.dtype());
+    Tensor cond = n.saved(0), zero = zeros({}, options_of(gy));
     return {n.needs_grad(0) ? sum_to(ops::where(cond, gy, zero), n.inputs[0].shape) : Tensor(),
             n.needs_grad(1) ? sum_to(ops::where(cond, zero, gy), n.inputs[1].shape) : Tensor()};
   });
