@@ -8,6 +8,7 @@ ours/PyTorch per row (PyTorch time / our time: above 1 means we are faster).
 """
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
@@ -131,14 +132,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ours", help="Google Benchmark JSON of bench_tensor_ops")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--filter", default="", help="only rows whose name contains this")
+    parser.add_argument("--filter", default="", help="only rows whose name matches this regex (as --benchmark_filter)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     ours = our_times(args.ours) if args.ours else {}
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads, f32; ratio = PyTorch time / our time")
     print(f"{'row':48s} {'ours ms':>10s} {'torch ms':>10s} {'ratio':>7s}")
     for name, make in ROWS.items():
-        if args.filter not in name:
+        if not re.search(args.filter, name):
             continue
         grad = torch.enable_grad() if "_bwd/" in name else torch.no_grad()
         with grad:

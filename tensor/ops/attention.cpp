@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tensor/backend.hpp"
+#include "tensor/cpu/fast_exp.hpp"
 #include "tensor/cpu/float_compute.hpp"
 #include "tensor/cpu/gemm.hpp"
 #include "tensor/cpu/parallel.hpp"
@@ -120,6 +121,10 @@ void masked_scores(const T* q, const T* k, const AttentionShape& s, const std::o
   }
 }
 
+// exp for the softmax: the vectorisable float version, libm's for double.
+inline float softmax_exp(float x) { return cpu::exp_fast(x); }
+inline double softmax_exp(double x) { return std::exp(x); }
+
 Shape with_last_two(const Shape& batch, int64_t a, int64_t b) {
   Shape s = batch;
   s.insert(s.end(), {a, b});
@@ -164,7 +169,11 @@ AttentionOut scaled_dot_product_attention(const Tensor& q, const Tensor& k, cons
             continue;
           }
           T sum = 0;
-          for (int64_t j = 0; j < s.Lk; ++j) sum += (row[j] = std::exp(row[j] - mx));
+#pragma omp simd reduction(+ : sum)
+          for (int64_t j = 0; j < s.Lk; ++j) {
+            row[j] = softmax_exp(row[j] - mx);
+            sum += row[j];
+          }
           const T inv = T(1) / sum;
           for (int64_t j = 0; j < s.Lk; ++j) row[j] *= inv;
           row_lse = mx + std::log(sum);
@@ -216,7 +225,7 @@ AttentionGrads scaled_dot_product_attention_backward(const Tensor& gout, const T
             T* row = p.data() + r * s.Lk;
             if (l == -std::numeric_limits<T>::infinity()) std::fill(row, row + s.Lk, T(0));  // fully masked row
             else
-              for (int64_t j = 0; j < s.Lk; ++j) row[j] = std::exp(row[j] - l);
+              for (int64_t j = 0; j < s.Lk; ++j) row[j] = softmax_exp(row[j] - l);
           }
           cpu::gemm(true, false, s.Lk, s.Ev, rows, T(1), p.data(), s.Lk, go, s.Ev, T(1), gvp + b * s.Lk * s.Ev, s.Ev);
           cpu::gemm(false, true, rows, s.Lk, s.Ev, T(1), go, s.Ev, vp + b * s.Lk * s.Ev, s.Ev, T(0), dp.data(), s.Lk);

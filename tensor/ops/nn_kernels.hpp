@@ -52,7 +52,8 @@ Tensor gelu_backward(const Tensor& gy, const Tensor& x, GeluApprox approx = Gelu
 // scale defaults to 1/sqrt(E).
 struct AttentionOut {
   Tensor out;
-  Tensor lse;  // (..., Lq) f32 log-sum-exp of the scaled, masked logits: all backward needs
+  Tensor lse;  // (..., Lq) log-sum-exp of the scaled, masked logits (f32; f64 for f64 input): all backward needs;
+               // -inf for a query whose keys are all masked (its output and gradients are 0, as torch)
 };
 AttentionOut scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                           const std::optional<Tensor>& attn_mask = std::nullopt,

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "tensor/cpu/fast_exp.hpp"
 #include "tests/tensor/fixture_cases.hpp"
 #include "tests/tensor/numeric_check.hpp"
 
@@ -113,4 +114,14 @@ TEST(Attention, BadInputsThrow) {
   EXPECT_THROW(ops::scaled_dot_product_attention(q, k, v, zeros({4, 5})), Error);      // mask shape
   EXPECT_THROW(ops::scaled_dot_product_attention(q, k, v, zeros({3, 5}, DType::i64)), Error);  // mask dtype
   EXPECT_THROW(ops::key_padding_to_attn_mask(zeros({2, 5})), Error);  // not bool
+}
+
+TEST(Attention, FastExpMatchesLibmAndHandlesEdges) {
+  double worst = 0;
+  for (float x = -87.0f; x <= 88.0f; x += 0.0137f) worst = std::max(worst, std::abs(double(cpu::exp_fast(x)) / std::exp(double(x)) - 1));
+  EXPECT_LT(worst, 3e-7);  // a couple of float ulps
+  EXPECT_EQ(cpu::exp_fast(-std::numeric_limits<float>::infinity()), 0.0f);  // masked score -> probability 0
+  EXPECT_EQ(cpu::exp_fast(-100.0f), 0.0f);
+  EXPECT_EQ(cpu::exp_fast(0.0f), 1.0f);
+  EXPECT_TRUE(std::isnan(cpu::exp_fast(NAN)));
 }
