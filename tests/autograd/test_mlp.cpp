@@ -10,7 +10,7 @@
 //
 // cjepa reproduced every one of these to 1.2e-7 relative or better; the test allows 1e-5 (the
 // fp32 output tolerance of engine.md §4), room for other GEMM summation orders. A wrong gradient
-// anywhere moves the curve by far more (one wrong factor of 2 changes step 1 by ~10%).
+// moves the curve by far more: doubling only b2's gradient changes step 1's loss by 2.8% (0.22560).
 #include <gtest/gtest.h>
 
 #include <cmath>
