@@ -6,6 +6,7 @@
 #include "tensor/cpu/elementwise_kernel.hpp"
 #include "tensor/cpu/fast_math.hpp"
 #include "tensor/ops/elementwise.hpp"
+#include "tensor/ops/nn_kernels.hpp"
 #include "tensor/ops/views.hpp"
 
 namespace cj::ops {
@@ -44,6 +45,8 @@ template <typename C>
 constexpr C kSqrt1_2 = C(0.70710678118654752440);  // 1/sqrt(2)
 template <typename C>
 constexpr C kSqrt2OverPi = C(0.79788456080286535588);  // sqrt(2/pi)
+template <typename C>
+constexpr C kInvSqrt2Pi = C(0.39894228040143267794);  // 1/sqrt(2 pi)
 template <typename C>
 constexpr C kGeluKappa = C(0.044715);
 
@@ -130,7 +133,7 @@ Tensor logical_not(const Tensor& x) {
   return out;
 }
 
-// ---- gelu (its backward, gelu_backward, is in activation_backward.cpp with the fused kernels) -----
+// ---- gelu: forward and backward ------------------------------------------------------------------
 // exact:  gelu(x) = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
 // tanh:   gelu(x) = 0.5 x (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
 //                  = x / (1 + exp(-2u))       (the same value; one vectorisable exp, no cancellation)
