@@ -116,6 +116,9 @@ struct AutogradMeta {
   std::shared_ptr<Tensor> grad;   // accumulated gradient of a leaf
   std::shared_ptr<Node> grad_fn;  // the op that produced this tensor (null for leaves)
   uint32_t output_nr = 0;         // which output of grad_fn this tensor is
+  // A leaf's gradient sink, shared by every op that uses the leaf so its gradients meet in one
+  // node; weak so that the leaf does not keep a graph alive.
+  std::weak_ptr<Node> grad_accumulator;
 };
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t);

@@ -38,7 +38,7 @@ Shape infer_size(const Shape& shape, int64_t numel, const char* op) {
 // (PyTorch's computeStride: split/merge only runs of dims that are contiguous among themselves).
 bool view_strides(const Shape& shape, const Shape& strides, const Shape& new_shape, Shape& out) {
   out.assign(new_shape.size(), 0);
-  if (shape_numel(shape) == 0) {
+  if (shape_numel(shape) == 0 || shape.empty()) {  // empty, or a 0-d scalar viewed as [1, ...]
     out = contiguous_strides(new_shape);
     return true;
   }

@@ -86,3 +86,12 @@ TEST(Creation, ArangeLinspace) {
   auto l = to_vector<double>(linspace(0, 1, 5, DType::f64));
   EXPECT_EQ(l, (std::vector<double>{0, 0.25, 0.5, 0.75, 1}));
 }
+
+TEST(Views, ScalarViewsAsOnesShape) {
+  Tensor s = scalar_tensor(4.0);
+  Tensor v = ops::view(s, {1, 1});
+  EXPECT_EQ(v.shape(), (Shape{1, 1}));
+  EXPECT_EQ(v.storage(), s.storage());
+  EXPECT_EQ(ops::reshape(s, {-1}).shape(), (Shape{1}));
+  EXPECT_EQ(ops::view(v, {}).dim(), 0);
+}

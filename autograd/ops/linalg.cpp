@@ -1,0 +1,67 @@
+#include "autograd/ops/linalg.hpp"
+
+#include "autograd/function.hpp"
+#include "autograd/ops/views.hpp"
+#include "tensor/ops/linalg.hpp"
+#include "tensor/ops/reduction.hpp"
+#include "tensor/ops/views.hpp"
+
+namespace cj {
+
+namespace {
+Tensor mT(const Tensor& t) { return ops::transpose(t, -1, -2); }  // matrix transpose of the last two dims
+}  // namespace
+
+Tensor mm(const Tensor& a, const Tensor& b) {  // ga = gy bᵀ, gb = aᵀ gy
+  Tensor y = ops::mm(a, b);
+  record("mm", y, {a, b}, {keep_if_needed(a, b), keep_if_needed(b, a)}, [](Node& n, const Tensor& gy) -> Grads {
+    return {n.needs_grad(0) ? ops::mm(gy, mT(n.saved(1))) : Tensor(),
+            n.needs_grad(1) ? ops::mm(mT(n.saved(0)), gy) : Tensor()};
+  });
+  return y;
+}
+
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  Tensor y = ops::bmm(a, b);
+  record("bmm", y, {a, b}, {keep_if_needed(a, b), keep_if_needed(b, a)}, [](Node& n, const Tensor& gy) -> Grads {
+    return {n.needs_grad(0) ? ops::bmm(gy, mT(n.saved(1))) : Tensor(),
+            n.needs_grad(1) ? ops::bmm(mT(n.saved(0)), gy) : Tensor()};
+  });
+  return y;
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  CJ_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dim, got ", a.shape(), " and ",
+           b.shape());
+  // A vector is a one-row (a) or one-column (b) matrix whose extra dim is dropped from the result;
+  // doing that with differentiable views keeps the backward below purely matrix-shaped.
+  if (a.dim() == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
+  if (b.dim() == 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
+  Tensor y = ops::matmul(a, b);
+  // Batch dims broadcast, so each gradient is summed back to its input's batch shape.
+  record("matmul", y, {a, b}, {keep_if_needed(a, b), keep_if_needed(b, a)}, [](Node& n, const Tensor& gy) -> Grads {
+    return {n.needs_grad(0) ? sum_to(ops::matmul(gy, mT(n.saved(1))), n.inputs[0].shape) : Tensor(),
+            n.needs_grad(1) ? sum_to(ops::matmul(mT(n.saved(0)), gy), n.inputs[1].shape) : Tensor()};
+  });
+  return y;
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const std::optional<Tensor>& bias) {
+  Tensor y = ops::linear(x, weight, bias);
+  record("linear", y, {x, weight, or_undefined(bias)}, {keep_if_needed(x, weight), keep_if_needed(weight, x)},
+         [](Node& n, const Tensor& gy) -> Grads {
+           // Every leading dim is a batch dim: flatten them to one for the weight and bias sums.
+           Tensor gy2 = ops::reshape(gy, {-1, gy.size(-1)});
+           Grads g(3);
+           if (n.needs_grad(0)) g[0] = ops::reshape(ops::matmul(gy, n.saved(1)), n.inputs[0].shape);
+           if (n.needs_grad(1)) {
+             Tensor x = n.saved(0);
+             g[1] = ops::mm(mT(gy2), ops::reshape(x, {-1, x.size(-1)}));
+           }
+           if (n.needs_grad(2)) g[2] = ops::sum(gy2, {0});
+           return g;
+         });
+  return y;
+}
+
+}  // namespace cj

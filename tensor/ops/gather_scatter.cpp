@@ -1,0 +1,240 @@
+// Reading and writing along one dim at positions given by an index tensor: index_select, gather,
+// embedding, one_hot (reads) and scatter, scatter_add, index_add (writes).
+//
+// All of them reduce to two kernels over cpu::strided_loop. The trick (as in PyTorch's
+// scatter/gather kernels): view the indexed tensor with stride 0 along `dim`, walk the index's
+// shape, and add index * stride(dim) to the pointer per element.
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "tensor/cpu/strided_loop.hpp"
+#include "tensor/dispatch.hpp"
+#include "tensor/ops/creation.hpp"
+#include "tensor/ops/index.hpp"
+#include "tensor/ops/index_common.hpp"
+#include "tensor/ops/views.hpp"
+
+namespace cj::ops {
+
+namespace {
+
+using detail::byte_strides;
+using detail::check_index;
+
+// Gathers move elements without arithmetic, so one instantiation per element width serves every
+// dtype (bool, u8 -> 1 byte; bf16, f16 -> 2; f32, i32 -> 4; f64, i64 -> 8).
+template <typename F>
+void dispatch_by_width(std::size_t width, F&& f) {
+  switch (width) {
+    case 1: return f(type_tag<uint8_t>{});
+    case 2: return f(type_tag<uint16_t>{});
+    case 4: return f(type_tag<uint32_t>{});
+    case 8: return f(type_tag<uint64_t>{});
+    default: fail("gather: unsupported element width ", width);
+  }
+}
+
+// out[p] = x[p with p[dim] replaced by index[p]] for every position p of out.
+// index: int64 with out's shape (stride 0 where broadcast); x: out's ndim, x.size(d) >= out.size(d).
+void gather_into(const Tensor& out, const Tensor& x, int64_t dim, const Tensor& index, const char* op) {
+  Shape out_strides = byte_strides(out), index_strides = byte_strides(index), x_strides = byte_strides(x);
+  const int64_t x_dim_stride = x_strides[dim], dim_size = x.size(dim);
+  x_strides[dim] = 0;
+  std::array<const Shape*, 3> strides{&out_strides, &index_strides, &x_strides};
+  std::array<char*, 3> base{static_cast<char*>(out.data_ptr()), static_cast<char*>(index.data_ptr()),
+                            static_cast<char*>(x.data_ptr())};
+  dispatch_by_width(out.element_size(), [&](auto tag) {
+    using E = typename decltype(tag)::type;
+    cpu::strided_loop<3>(out.shape(), strides, base, [&](std::array<char*, 3> p, int64_t n, std::array<int64_t, 3> s) {
+      if (s[1] == 0) {  // one index for the whole run: a row copy (index_select, embedding)
+        const int64_t k = *reinterpret_cast<const int64_t*>(p[1]);
+        check_index(k, dim_size, op, dim);
+        const char* row = p[2] + k * x_dim_stride;
+        if (s[0] == int64_t(sizeof(E)) && s[2] == int64_t(sizeof(E))) {
+          std::memcpy(p[0], row, n * sizeof(E));
+          return;
+        }
+        for (int64_t i = 0; i < n; ++i)
+          *reinterpret_cast<E*>(p[0] + i * s[0]) = *reinterpret_cast<const E*>(row + i * s[2]);
+        return;
+      }
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t k = *reinterpret_cast<const int64_t*>(p[1] + i * s[1]);
+        check_index(k, dim_size, op, dim);
+        *reinterpret_cast<E*>(p[0] + i * s[0]) = *reinterpret_cast<const E*>(p[2] + i * s[2] + k * x_dim_stride);
+      }
+    });
+  });
+}
+
+// out[p with p[dim] replaced by index[p]] = src[p] (or += when accumulate) for every position p of
+// index, in row-major order, so with repeated indices the last write wins (as PyTorch's CPU kernel).
+// index: int64; src: index's ndim with src.size(d) >= index.size(d); out: out.size(d) >= index.size(d)
+// for d != dim.
+void scatter_into(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src, bool accumulate,
+                  const char* op) {
+  Shape out_strides = byte_strides(out), index_strides = byte_strides(index), src_strides = byte_strides(src);
+  const int64_t out_dim_stride = out_strides[dim], dim_size = out.size(dim);
+  out_strides[dim] = 0;
+  std::array<const Shape*, 3> strides{&out_strides, &index_strides, &src_strides};
+  std::array<char*, 3> base{static_cast<char*>(out.data_ptr()), static_cast<char*>(index.data_ptr()),
+                            static_cast<char*>(src.data_ptr())};
+  dispatch_all(out.dtype(), op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    cpu::strided_loop<3>(index.shape(), strides, base, [&](std::array<char*, 3> p, int64_t n, std::array<int64_t, 3> s) {
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t k = *reinterpret_cast<const int64_t*>(p[1] + i * s[1]);
+        check_index(k, dim_size, op, dim);
+        T* dst = reinterpret_cast<T*>(p[0] + i * s[0] + k * out_dim_stride);
+        const T v = *reinterpret_cast<const T*>(p[2] + i * s[2]);
+        if (!accumulate) {
+          *dst = v;
+        } else if constexpr (std::is_same_v<T, bool>) {
+          *dst = *dst || v;  // PyTorch adds bools as logical or
+        } else {
+          // Each add rounds to T (16-bit floats included), as PyTorch's sequential CPU kernel does.
+          *dst = cast_value<T>(acc_t<T>(*dst) + acc_t<T>(v));
+        }
+      }
+    });
+  });
+}
+
+// A 1-D (or 0-d) index as int64, viewed with `shape` (stride 0 everywhere except along dim).
+Tensor index_along_dim(const Tensor& index, const Shape& shape, int64_t dim, const char* op) {
+  CJ_CHECK(index.dim() <= 1, op, ": index must be 0-d or 1-D, got shape ", index.shape());
+  Tensor idx = detail::as_at_least_1d(detail::index_as_i64(index, op));
+  Shape strides(shape.size(), 0);
+  strides[dim] = idx.stride(0);
+  return as_strided(idx, shape, strides, idx.offset());
+}
+
+void check_same_dtype(const Tensor& x, const Tensor& src, const char* op) {
+  CJ_CHECK(x.dtype() == src.dtype(), op, ": src dtype ", dtype_name(src.dtype()), " must equal x dtype ",
+           dtype_name(x.dtype()));
+}
+
+Tensor index_select_impl(const Tensor& x_in, int64_t dim, const Tensor& index, const char* op) {
+  detail::check_cpu(x_in, op, "x");
+  Tensor x = detail::as_at_least_1d(x_in);
+  dim = wrap_dim(dim, x_in.dim(), op);
+  const int64_t n = index.numel();
+  CJ_CHECK(x_in.dim() > 0 || n == 1, op, ": a 0-d x takes exactly one index, got ", n);
+  Shape out_shape = x.shape();
+  out_shape[dim] = n;
+  Tensor out = Tensor::empty(out_shape, x.dtype());
+  gather_into(out, x, dim, index_along_dim(index, out_shape, dim, op), op);
+  return x_in.dim() == 0 ? reshape(out, {}) : out;
+}
+
+// Checks that index has x's ndim and fits inside `bound` (every dim, or every dim but `skip_dim`).
+void check_index_fits(const Tensor& index, const Tensor& bound, int64_t skip_dim, const char* op, const char* name) {
+  CJ_CHECK(index.dim() == bound.dim(), op, ": index has ", index.dim(), " dims, ", name, " has ", bound.dim(),
+           " (expected equal)");
+  for (int64_t d = 0; d < index.dim(); ++d)
+    CJ_CHECK(d == skip_dim || index.size(d) <= bound.size(d), op, ": index shape ", index.shape(),
+             " must not exceed ", name, " shape ", bound.shape(), skip_dim >= 0 ? " outside dim " : "",
+             skip_dim >= 0 ? std::to_string(skip_dim) : "", " (dim ", d, ": ", index.size(d), " > ", bound.size(d), ")");
+}
+
+Tensor scatter_impl(const Tensor& x_in, int64_t dim, const Tensor& index_in, const Tensor& src_in, bool accumulate,
+                    const char* op) {
+  detail::check_cpu(x_in, op, "x");
+  detail::check_cpu(src_in, op, "src");
+  check_same_dtype(x_in, src_in, op);
+  Tensor x = detail::as_at_least_1d(x_in);
+  Tensor index = detail::as_at_least_1d(detail::index_as_i64(index_in, op));
+  Tensor src = detail::as_at_least_1d(src_in);
+  dim = wrap_dim(dim, x_in.dim(), op);
+  check_index_fits(index, x, dim, op, "x");
+  check_index_fits(index, src, -1, op, "src");
+  Tensor out = clone(x);
+  scatter_into(out, dim, index, src, accumulate, op);
+  return x_in.dim() == 0 ? reshape(out, {}) : out;
+}
+
+}  // namespace
+
+// x: (..., S, ...), index: (n) -> (..., n, ...)
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  return index_select_impl(x, dim, index, "index_select");
+}
+
+// x: (..., S, ...), index: any shape of x's ndim -> index's shape
+Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
+  const char* op = "gather";
+  detail::check_cpu(x_in, op, "x");
+  Tensor x = detail::as_at_least_1d(x_in);
+  Tensor index = detail::as_at_least_1d(detail::index_as_i64(index_in, op));
+  dim = wrap_dim(dim, x_in.dim(), op);
+  check_index_fits(index, x, dim, op, "x");
+  Tensor out = Tensor::empty(index.shape(), x.dtype());
+  gather_into(out, x, dim, index, op);
+  return reshape(out, index_in.shape());
+}
+
+Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  return scatter_impl(x, dim, index, src, /*accumulate=*/false, "scatter");
+}
+
+Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  return scatter_impl(x, dim, index, src, /*accumulate=*/true, "scatter_add");
+}
+
+// x: (..., S, ...), index: (n), src: (..., n, ...) -> x's shape
+Tensor index_add(const Tensor& x_in, int64_t dim, const Tensor& index, const Tensor& src_in) {
+  const char* op = "index_add";
+  detail::check_cpu(x_in, op, "x");
+  detail::check_cpu(src_in, op, "src");
+  check_same_dtype(x_in, src_in, op);
+  Tensor x = detail::as_at_least_1d(x_in);
+  Tensor src = detail::as_at_least_1d(src_in);
+  dim = wrap_dim(dim, x_in.dim(), op);
+  CJ_CHECK(src.dim() == x.dim(), op, ": src has ", src_in.dim(), " dims, x has ", x_in.dim(), " (expected equal)");
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    const int64_t want = d == dim ? index.numel() : x.size(d);
+    CJ_CHECK(src.size(d) == want, op, ": src shape ", src_in.shape(), " does not match x shape ", x_in.shape(),
+             " with ", index.numel(), " indices along dim ", dim, " (dim ", d, ": expected ", want, ", got ",
+             src.size(d), ")");
+  }
+  Tensor out = clone(x);
+  scatter_into(out, dim, index_along_dim(index, src.shape(), dim, op), src, /*accumulate=*/true, op);
+  return x_in.dim() == 0 ? reshape(out, {}) : out;
+}
+
+// weight: (V, D), index: any shape -> index.shape + (D)
+Tensor embedding(const Tensor& weight, const Tensor& index) {
+  CJ_CHECK(weight.dim() == 2, "embedding: weight must be 2-D (V, D), got shape ", weight.shape());
+  Tensor rows = index_select_impl(weight, 0, reshape(index, {-1}), "embedding");
+  Shape out_shape = index.shape();
+  out_shape.push_back(weight.size(1));
+  return view(rows, out_shape);
+}
+
+// index: any shape, values in [0, C) -> int64 of index.shape + (C); num_classes -1 infers max + 1.
+Tensor one_hot(const Tensor& index, int64_t num_classes) {
+  const char* op = "one_hot";
+  Tensor idx = contiguous(detail::index_as_i64(index, op));
+  const int64_t* p = idx.data<int64_t>();
+  const int64_t n = idx.numel();
+  for (int64_t i = 0; i < n; ++i) CJ_CHECK(p[i] >= 0, op, ": class values must be non-negative, got ", p[i]);
+  if (num_classes == -1) {
+    CJ_CHECK(n > 0, op, ": cannot infer the number of classes from an empty index (pass num_classes)");
+    num_classes = 0;
+    for (int64_t i = 0; i < n; ++i) num_classes = std::max(num_classes, p[i] + 1);
+  }
+  CJ_CHECK(num_classes >= 0, op, ": num_classes must be >= 0 or -1 (infer), got ", num_classes);
+  Shape out_shape = index.shape();
+  out_shape.push_back(num_classes);
+  Tensor out = zeros(out_shape, DType::i64);
+  int64_t* o = out.data<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    CJ_CHECK(p[i] < num_classes, op, ": class value ", p[i], " is out of range for num_classes ", num_classes,
+             " (expected 0..", num_classes - 1, ")");
+    o[i * num_classes + p[i]] = 1;
+  }
+  return out;
+}
+
+}  // namespace cj::ops

@@ -1,0 +1,54 @@
+#pragma once
+// Shared helpers for numeric kernel tests: seeded inputs that do not depend on the library's RNG,
+// non-contiguous copies of a tensor, and the max_rel_error metric the tolerances are stated in.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "tensor/ops.hpp"
+
+namespace cj::test {
+
+// Uniform values in [lo, hi) from a fixed 64-bit LCG (reproducible on every platform).
+inline Tensor seeded_uniform(const Shape& shape, uint64_t seed, double lo = -1.0, double hi = 1.0,
+                             DType dtype = DType::f32) {
+  std::vector<double> v(shape_numel(shape));
+  uint64_t state = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+  for (auto& x : v) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    x = lo + (hi - lo) * double(state >> 11) / 9007199254740992.0;  // 53 random bits
+  }
+  return ops::to(from_vector(v, shape), dtype);
+}
+
+// The same values as t in a non-contiguous layout: every dim is strided by 2 inside a larger buffer
+// and the two last dims are stored transposed.
+inline Tensor noncontiguous_copy(const Tensor& t) {
+  if (t.dim() == 0) return ops::clone(t);
+  Shape big = t.shape();
+  for (auto& s : big) s *= 2;
+  if (t.dim() >= 2) std::swap(big[big.size() - 1], big[big.size() - 2]);
+  Tensor buffer = zeros(big, t.dtype());
+  Tensor v = buffer;
+  if (t.dim() >= 2) v = ops::transpose(v, -1, -2);
+  for (int64_t d = 0; d < t.dim(); ++d) v = ops::slice(v, d, 0, v.size(d), 2);
+  ops::copy_(v, t);
+  return v;
+}
+
+// max |a - b| / max |b|: the error relative to the reference's scale.
+inline double max_rel_error(const Tensor& got, const Tensor& want) {
+  std::vector<double> a = to_vector<double>(got), b = to_vector<double>(want);
+  if (a.size() != b.size()) return INFINITY;
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::isnan(a[i]) != std::isnan(b[i])) return INFINITY;
+    if (std::isnan(b[i])) continue;
+    diff = std::max(diff, std::abs(a[i] - b[i]));
+    scale = std::max(scale, std::abs(b[i]));
+  }
+  return scale == 0 ? diff : diff / scale;
+}
+
+}  // namespace cj::test
