@@ -67,6 +67,13 @@ class Module : public std::enable_shared_from_this<Module> {
   bool training_ = true;
 };
 
+// A module with one tensor in and one out: what Sequential chains. operator() calls forward.
+class UnaryModule : public Module {
+ public:
+  virtual Tensor forward(const Tensor& x) = 0;
+  Tensor operator()(const Tensor& x) { return forward(x); }
+};
+
 // Joins a prefix and a name with a dot ("" + "w" = "w").
 std::string join_name(const std::string& prefix, const std::string& name);
 
