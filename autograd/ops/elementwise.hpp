@@ -8,8 +8,6 @@
 
 namespace cj {
 
-using ops::GeluApprox;
-
 // ---- unary ----------------------------------------------------------------------------------
 Tensor neg(const Tensor& x);
 Tensor abs(const Tensor& x);

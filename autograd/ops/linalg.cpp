@@ -35,6 +35,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
            b.shape());
   // A vector is a one-row (a) or one-column (b) matrix whose extra dim is dropped from the result;
   // doing that with differentiable views keeps the backward below purely matrix-shaped.
+  if (a.dim() == 1 && b.dim() == 1) return reshape(matmul(unsqueeze(a, 0), unsqueeze(b, 1)), {});  // dot
   if (a.dim() == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
   if (b.dim() == 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
   Tensor y = ops::matmul(a, b);

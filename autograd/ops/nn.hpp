@@ -9,9 +9,6 @@
 
 namespace cj {
 
-using ops::Conv2dParams;
-using ops::InterpMode;
-using ops::InterpolateParams;
 using ops::key_padding_to_attn_mask;
 
 // x: (..., *normalized_shape) -> like x. Saves x, mean and rstd (not the normalized x).

@@ -4,6 +4,13 @@
 
 #include "tensor/tensor.hpp"
 
+namespace cj {
+// Option types of ops live in namespace cj, not cj::ops: an argument of a cj::ops type would make
+// argument-dependent lookup add the raw kernels to overload resolution beside the differentiable
+// cj:: ops of the same name (autograd/), and `gelu(x, GeluApprox::tanh)` would be ambiguous.
+enum class GeluApprox { none, tanh };
+}  // namespace cj
+
 namespace cj::ops {
 
 // PyTorch's result_type: category (bool < integer < floating) first, then width; a Scalar only
@@ -11,7 +18,7 @@ namespace cj::ops {
 DType result_type(DType a, DType b);
 DType result_type(DType a, const Scalar& b);
 
-enum class GeluApprox { none, tanh };
+using cj::GeluApprox;
 
 // ---- unary (float ops on integer inputs promote to f32, as torch) -----------------------------
 Tensor neg(const Tensor& x);

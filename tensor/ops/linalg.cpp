@@ -1,5 +1,6 @@
 #include "tensor/ops/linalg.hpp"
 
+#include "tensor/cpu/float_compute.hpp"
 #include "tensor/cpu/gemm.hpp"
 #include "tensor/ops/views.hpp"
 
@@ -16,9 +17,6 @@ void check_operands(const Tensor& a, const Tensor& b, const char* op) {
   CJ_CHECK(is_floating(a.dtype()), op, ": expected a floating dtype (f32, f64, bf16, f16), got ",
            dtype_name(a.dtype()));
 }
-
-// 16-bit floats are multiplied in f32 and rounded once at the end, as PyTorch's CPU kernels do.
-DType compute_dtype(DType t) { return t == DType::f64 ? DType::f64 : DType::f32; }
 
 // A batch of matrices (B, R, C) as gemm reads it: element (b, r, c) lies at
 // data + b * batch_stride + (trans ? c * ld + r : r * ld + c).
@@ -39,7 +37,7 @@ MatrixBatch as_matrix_batch(const Tensor& t3) {  // t3: (B, R, C), already in th
 
 // a: (B, M, K), b: (B, K, N) in the same floating dtype -> (B, M, N). Batch strides may be 0.
 Tensor batched_product(const Tensor& a, const Tensor& b) {
-  const DType out_dtype = a.dtype(), cdt = compute_dtype(out_dtype);
+  const DType out_dtype = a.dtype(), cdt = cpu::compute_dtype(out_dtype);
   const int64_t B = a.size(0), M = a.size(1), K = a.size(2), N = b.size(2);
   MatrixBatch ma = as_matrix_batch(to(a, cdt)), mb = as_matrix_batch(to(b, cdt));
   Tensor out = Tensor::empty({B, M, N}, cdt);
@@ -125,7 +123,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const std::optional<Tensor>
     CJ_CHECK(bias->dim() == 1 && bias->size(0) == out_features, "linear: bias must be (", out_features, "), got ",
              bias->shape());
   }
-  const DType out_dtype = x.dtype(), cdt = compute_dtype(out_dtype);
+  const DType out_dtype = x.dtype(), cdt = cpu::compute_dtype(out_dtype);
   Tensor x2 = to(reshape(x, {-1, in}), cdt);  // (R, in)
   const int64_t R = x2.size(0);
   MatrixBatch mx = as_matrix_batch(unsqueeze(x2, 0));

@@ -7,6 +7,25 @@
 #include "tensor/ops/elementwise.hpp"
 #include "tensor/tensor.hpp"
 
+namespace cj {
+// Option types live in cj, not cj::ops (see GeluApprox in elementwise.hpp for why).
+struct Conv2dParams {
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1, groups = 1;
+  int64_t output_pad_h = 0, output_pad_w = 0;  // conv_transpose2d only
+};
+
+enum class InterpMode { nearest, bilinear, bicubic };
+struct InterpolateParams {
+  int64_t out_h = 0, out_w = 0;
+  InterpMode mode = InterpMode::bilinear;
+  bool align_corners = false;
+  bool antialias = false;  // bilinear/bicubic downsampling only, as torch
+  // When set, the scale used for the source-index computation (torch's scale_factor with
+  // recompute_scale_factor=False); otherwise in/out sizes define it.
+  std::optional<double> scale_h, scale_w;
+};
+}  // namespace cj
+
 namespace cj::ops {
 
 // ---- layer norm over the last normalized_shape.size() dims ---------------------------------
@@ -50,10 +69,7 @@ AttentionGrads scaled_dot_product_attention_backward(const Tensor& gout, const T
 Tensor key_padding_to_attn_mask(const Tensor& key_padding_mask);
 
 // ---- convolutions (NCHW; im2col + GEMM on the CPU) ---------------------------------------------
-struct Conv2dParams {
-  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1, groups = 1;
-  int64_t output_pad_h = 0, output_pad_w = 0;  // conv_transpose2d only
-};
+using cj::Conv2dParams;
 // x: (N, C, H, W), w: (O, C/groups, kh, kw), b: (O) -> (N, O, Ho, Wo)
 Tensor conv2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p);
 struct ConvGrads {
@@ -66,16 +82,8 @@ ConvGrads conv_transpose2d_backward(const Tensor& gy, const Tensor& x, const Ten
                                     const Conv2dParams& p);
 
 // ---- interpolate (torch.nn.functional.interpolate on (N, C, H, W)) -----------------------------
-enum class InterpMode { nearest, bilinear, bicubic };
-struct InterpolateParams {
-  int64_t out_h = 0, out_w = 0;
-  InterpMode mode = InterpMode::bilinear;
-  bool align_corners = false;
-  bool antialias = false;  // bilinear/bicubic downsampling only, as torch
-  // When set, the scale used for the source-index computation (torch's scale_factor with
-  // recompute_scale_factor=False); otherwise in/out sizes define it.
-  std::optional<double> scale_h, scale_w;
-};
+using cj::InterpMode;
+using cj::InterpolateParams;
 Tensor interpolate(const Tensor& x, const InterpolateParams& p);
 Tensor interpolate_backward(const Tensor& gy, const Shape& input_shape, const InterpolateParams& p);
 

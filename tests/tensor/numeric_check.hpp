@@ -52,3 +52,29 @@ inline double max_rel_error(const Tensor& got, const Tensor& want) {
 }
 
 }  // namespace cj::test
+
+namespace cj::test {
+
+// Central-difference vector-Jacobian product Σ_o gy[o] · ∂f(x)[o]/∂x[i] in f64: the reference every
+// analytic backward kernel is checked against. x must be a contiguous f64 tensor; f must not keep it.
+template <typename F>
+Tensor numeric_vjp(F&& f, const Tensor& x, const Tensor& gy, double h = 1e-6) {
+  Tensor xp = ops::clone(x);
+  double* p = xp.data<double>();
+  const std::vector<double> g = to_vector<double>(gy);
+  std::vector<double> out(x.numel());
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const double saved = p[i];
+    p[i] = saved + h;
+    std::vector<double> up = to_vector<double>(f(xp));
+    p[i] = saved - h;
+    std::vector<double> down = to_vector<double>(f(xp));
+    p[i] = saved;
+    double s = 0;
+    for (size_t o = 0; o < g.size(); ++o) s += g[o] * (up[o] - down[o]);
+    out[i] = s / (2 * h);
+  }
+  return from_vector(out, x.shape());
+}
+
+}  // namespace cj::test

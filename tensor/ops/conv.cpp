@@ -1,0 +1,275 @@
+// 2-D convolution and transposed convolution (NCHW), forward and backward, as im2col + GEMM per
+// image and group. A transposed convolution is the data-gradient of a convolution, so both share
+// the same two passes with their roles swapped:
+//   conv2d:            out[n,g]  = W_g · im2col(x[n])_g           W_g: (O/g, C/g·kh·kw)
+//   conv_transpose2d:  out[n]    = col2im(W_gᵀ · x[n,g])          W_g: (C/g, O/g·kh·kw)
+#include <algorithm>
+#include <vector>
+
+#include "tensor/cpu/float_compute.hpp"
+#include "tensor/cpu/gemm.hpp"
+#include "tensor/cpu/im2col.hpp"
+#include "tensor/cpu/parallel.hpp"
+#include "tensor/ops/creation.hpp"
+#include "tensor/ops/nn_kernels.hpp"
+
+namespace cj::ops {
+
+namespace {
+
+// Shapes of one convolution seen as the GEMM-able "forward" convolution: `image` is what im2col
+// reads (conv2d: x; conv_transpose2d: its output), `grid` the patch grid (conv2d: its output;
+// conv_transpose2d: x).
+struct ConvShape {
+  int64_t N = 0, groups = 1;
+  int64_t image_c = 0, grid_c = 0;  // channels of the image and of the grid side
+  cpu::PatchGeometry geo{};
+  int64_t patch_rows() const { return image_c / groups * geo.kh * geo.kw; }  // K of the GEMM per group
+  int64_t grid_size() const { return geo.Ho * geo.Wo; }
+  int64_t image_size() const { return geo.H * geo.W; }
+  bool is_pointwise() const {  // 1x1, stride 1, no padding: the image already is its patch matrix
+    return geo.kh == 1 && geo.kw == 1 && geo.sh == 1 && geo.sw == 1 && geo.ph == 0 && geo.pw == 0;
+  }
+};
+
+void check_params(const Conv2dParams& p, bool transposed, const char* op) {
+  CJ_CHECK(p.stride_h > 0 && p.stride_w > 0 && p.dilation_h > 0 && p.dilation_w > 0 && p.pad_h >= 0 && p.pad_w >= 0 &&
+               p.groups > 0,
+           op, ": stride and dilation must be positive, padding non-negative and groups positive; got stride (",
+           p.stride_h, ", ", p.stride_w, "), padding (", p.pad_h, ", ", p.pad_w, "), dilation (", p.dilation_h, ", ",
+           p.dilation_w, "), groups ", p.groups);
+  if (transposed) {
+    CJ_CHECK(p.output_pad_h >= 0 && p.output_pad_w >= 0 &&
+                 p.output_pad_h < std::max(p.stride_h, p.dilation_h) &&
+                 p.output_pad_w < std::max(p.stride_w, p.dilation_w),
+             op, ": output_padding (", p.output_pad_h, ", ", p.output_pad_w,
+             ") must be smaller than either stride or dilation");
+  } else {
+    CJ_CHECK(p.output_pad_h == 0 && p.output_pad_w == 0, op, ": output_padding applies to conv_transpose2d only, got (",
+             p.output_pad_h, ", ", p.output_pad_w, ")");
+  }
+}
+
+// x: (N, C, H, W); conv2d w: (O, C/g, kh, kw); conv_transpose2d w: (C, O/g, kh, kw)
+ConvShape conv_shape(const Tensor& x, const Tensor& w, const Conv2dParams& p, bool transposed, const char* op) {
+  cpu::check_float_cpu(x, op, "input");
+  cpu::check_float_cpu(w, op, "weight");
+  CJ_CHECK(x.dtype() == w.dtype(), op, ": input is ", dtype_name(x.dtype()), " but weight is ", dtype_name(w.dtype()));
+  CJ_CHECK(x.dim() == 4 && w.dim() == 4, op, ": expected input (N, C, H, W) and a 4-D weight, got ", x.shape(),
+           " and ", w.shape());
+  check_params(p, transposed, op);
+  const int64_t G = p.groups, C = x.size(1), kh = w.size(2), kw = w.size(3);
+  ConvShape s;
+  s.N = x.size(0);
+  s.groups = G;
+  if (!transposed) {
+    const int64_t O = w.size(0);
+    CJ_CHECK(C % G == 0 && O % G == 0 && w.size(1) == C / G, op, ": weight ", w.shape(), " does not fit input ",
+             x.shape(), " with groups ", G, " (expected (O, C/groups, kh, kw) with C and O divisible by groups)");
+    const int64_t Ho = (x.size(2) + 2 * p.pad_h - p.dilation_h * (kh - 1) - 1) / p.stride_h + 1;
+    const int64_t Wo = (x.size(3) + 2 * p.pad_w - p.dilation_w * (kw - 1) - 1) / p.stride_w + 1;
+    CJ_CHECK(x.size(2) + 2 * p.pad_h >= p.dilation_h * (kh - 1) + 1 &&
+                 x.size(3) + 2 * p.pad_w >= p.dilation_w * (kw - 1) + 1,
+             op, ": the dilated kernel (", kh, ", ", kw, ") is larger than the padded input ", x.shape());
+    s.image_c = C;
+    s.grid_c = O;
+    s.geo = {C, x.size(2), x.size(3), kh, kw, Ho, Wo, p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dilation_h,
+             p.dilation_w};
+  } else {
+    CJ_CHECK(w.size(0) == C && C % G == 0, op, ": weight ", w.shape(), " does not fit input ", x.shape(),
+             " with groups ", G, " (expected (C, O/groups, kh, kw) with C divisible by groups)");
+    const int64_t O = w.size(1) * G;
+    const int64_t Ho = (x.size(2) - 1) * p.stride_h - 2 * p.pad_h + p.dilation_h * (kh - 1) + p.output_pad_h + 1;
+    const int64_t Wo = (x.size(3) - 1) * p.stride_w - 2 * p.pad_w + p.dilation_w * (kw - 1) + p.output_pad_w + 1;
+    CJ_CHECK(Ho > 0 && Wo > 0, op, ": output size (", Ho, ", ", Wo, ") for input ", x.shape(), " is not positive");
+    s.image_c = O;
+    s.grid_c = C;
+    s.geo = {O, Ho, Wo, kh, kw, x.size(2), x.size(3), p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dilation_h,
+             p.dilation_w};
+  }
+  return s;
+}
+
+void check_bias(const std::optional<Tensor>& b, const Tensor& x, int64_t channels, const char* op) {
+  if (!b) return;
+  cpu::check_float_cpu(*b, op, "bias");
+  CJ_CHECK(b->dim() == 1 && b->size(0) == channels && b->dtype() == x.dtype(), op, ": bias must be (", channels,
+           ") ", dtype_name(x.dtype()), ", got ", b->describe());
+}
+
+// Images per parallel chunk: enough multiply-adds per chunk to be worth a thread.
+int64_t image_grain(const ConvShape& s) {
+  const int64_t work = s.grid_c * s.patch_rows() * s.grid_size();
+  return std::max<int64_t>(1, (int64_t(1) << 18) / std::max<int64_t>(work, 1));
+}
+
+// Forward pass "grid = W · patches": grid[n, g] (grid_c/G, P) = W_g (grid_c/G, K) · im2col(image[n])_g (K, P).
+// Used by conv2d's forward and conv_transpose2d's input gradient. W_g rows are contiguous of length K.
+template <typename T>
+void patches_to_grid(const ConvShape& s, const T* image, const T* w, T* grid) {
+  const int64_t G = s.groups, K = s.patch_rows(), P = s.grid_size(), Og = s.grid_c / G;
+  const int64_t image_stride = s.image_c * s.image_size(), grid_stride = s.grid_c * P;
+  cpu::parallel_for(s.N, image_grain(s), [&](int64_t n0, int64_t n1) {
+    std::vector<T> cols(s.is_pointwise() ? 0 : G * K * P);
+    for (int64_t n = n0; n < n1; ++n) {
+      const T* patches = image + n * image_stride;
+      if (!s.is_pointwise()) {
+        cpu::im2col(patches, s.geo, cols.data());
+        patches = cols.data();
+      }
+      for (int64_t g = 0; g < G; ++g)
+        cpu::gemm(false, false, Og, P, K, T(1), w + g * Og * K, K, patches + g * K * P, P, T(0),
+                  grid + n * grid_stride + g * Og * P, P);
+    }
+  });
+}
+
+// Backward pass "image += col2im(W_gᵀ · grid_g)": conv2d's input gradient and conv_transpose2d's forward.
+template <typename T>
+void grid_to_image(const ConvShape& s, const T* grid, const T* w, T* image) {
+  const int64_t G = s.groups, K = s.patch_rows(), P = s.grid_size(), Og = s.grid_c / G;
+  const int64_t image_stride = s.image_c * s.image_size(), grid_stride = s.grid_c * P;
+  cpu::parallel_for(s.N, image_grain(s), [&](int64_t n0, int64_t n1) {
+    std::vector<T> cols(s.is_pointwise() ? 0 : G * K * P);
+    for (int64_t n = n0; n < n1; ++n) {
+      T* target = s.is_pointwise() ? image + n * image_stride : cols.data();
+      for (int64_t g = 0; g < G; ++g)
+        cpu::gemm(true, false, K, P, Og, T(1), w + g * Og * K, K, grid + n * grid_stride + g * Og * P, P, T(0),
+                  target + g * K * P, P);
+      if (!s.is_pointwise()) {
+        std::fill(image + n * image_stride, image + (n + 1) * image_stride, T(0));
+        cpu::col2im(cols.data(), s.geo, image + n * image_stride);
+      }
+    }
+  });
+}
+
+// Weight gradient Σ_n grid[n, g] · im2col(image[n])_gᵀ -> (grid_c, K) per group, summed over images
+// in per-chunk partials that are combined in order (reproducible).
+template <typename T>
+void weight_gradient(const ConvShape& s, const T* image, const T* grid, T* gw) {
+  const int64_t G = s.groups, K = s.patch_rows(), P = s.grid_size(), Og = s.grid_c / G;
+  const int64_t image_stride = s.image_c * s.image_size(), grid_stride = s.grid_c * P, wsize = s.grid_c * K;
+  const int64_t chunks = cpu::chunk_count(s.N, image_grain(s));
+  std::vector<T> partial(std::max<int64_t>(chunks, 1) * wsize, T(0));
+  cpu::parallel_chunks(s.N, image_grain(s), [&](int64_t chunk, int64_t n0, int64_t n1) {
+    std::vector<T> cols(s.is_pointwise() ? 0 : G * K * P);
+    T* acc = partial.data() + chunk * wsize;
+    for (int64_t n = n0; n < n1; ++n) {
+      const T* patches = image + n * image_stride;
+      if (!s.is_pointwise()) {
+        cpu::im2col(patches, s.geo, cols.data());
+        patches = cols.data();
+      }
+      for (int64_t g = 0; g < G; ++g)
+        cpu::gemm(false, true, Og, K, P, T(1), grid + n * grid_stride + g * Og * P, P, patches + g * K * P, P, T(1),
+                  acc + g * Og * K, K);
+    }
+  });
+  std::fill(gw, gw + wsize, T(0));
+  for (int64_t c = 0; c < chunks; ++c)
+    for (int64_t i = 0; i < wsize; ++i) gw[i] += partial[c * wsize + i];
+}
+
+// out[n, o, :, :] += b[o]
+template <typename T>
+void add_bias(T* out, const T* b, int64_t N, int64_t O, int64_t P) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < O; ++o) {
+      T* plane = out + (n * O + o) * P;
+      for (int64_t i = 0; i < P; ++i) plane[i] += b[o];
+    }
+}
+
+// gy: (N, O, Ho, Wo) -> (O): Σ over images and positions, in double.
+Tensor bias_gradient(const Tensor& gy_compute, DType dtype) {
+  const int64_t N = gy_compute.size(0), O = gy_compute.size(1), P = gy_compute.size(2) * gy_compute.size(3);
+  std::vector<double> gb(O, 0.0);
+  cpu::dispatch_compute(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* g = gy_compute.data<T>();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t o = 0; o < O; ++o)
+        for (int64_t i = 0; i < P; ++i) gb[o] += g[(n * O + o) * P + i];
+  });
+  return to(from_vector(gb, {O}), dtype);
+}
+
+Shape image_shape(const ConvShape& s) { return {s.N, s.image_c, s.geo.H, s.geo.W}; }
+Shape grid_shape(const ConvShape& s) { return {s.N, s.grid_c, s.geo.Ho, s.geo.Wo}; }
+
+void check_grad_output(const Tensor& gy, const Shape& expected, DType dtype, const char* op) {
+  cpu::check_float_cpu(gy, op, "grad_output");
+  CJ_CHECK(gy.shape() == expected && gy.dtype() == dtype, op, ": grad_output ", gy.describe(), " does not match the ",
+           "output shape ", expected, " ", dtype_name(dtype));
+}
+
+}  // namespace
+
+// x: (N, C, H, W), w: (O, C/groups, kh, kw), b: (O) -> (N, O, Ho, Wo)
+Tensor conv2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p) {
+  const ConvShape s = conv_shape(x, w, p, false, "conv2d");
+  check_bias(b, x, s.grid_c, "conv2d");
+  Tensor xc = cpu::contiguous_compute(x, x.dtype()), wc = cpu::contiguous_compute(w, x.dtype());
+  Tensor out = Tensor::empty(grid_shape(s), cpu::compute_dtype(x.dtype()));
+  cpu::dispatch_compute(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    patches_to_grid<T>(s, xc.data<T>(), wc.data<T>(), out.data<T>());
+    if (b) add_bias<T>(out.data<T>(), cpu::contiguous_compute(*b, x.dtype()).template data<T>(), s.N, s.grid_c,
+                       s.grid_size());
+  });
+  return to(out, x.dtype());
+}
+
+ConvGrads conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, bool has_bias, const Conv2dParams& p) {
+  const ConvShape s = conv_shape(x, w, p, false, "conv2d_backward");
+  check_grad_output(gy, grid_shape(s), x.dtype(), "conv2d_backward");
+  const DType cdt = cpu::compute_dtype(x.dtype());
+  Tensor xc = cpu::contiguous_compute(x, x.dtype()), wc = cpu::contiguous_compute(w, x.dtype()),
+         gc = cpu::contiguous_compute(gy, x.dtype());
+  Tensor gx = Tensor::empty(x.shape(), cdt), gw = Tensor::empty(w.shape(), cdt);
+  cpu::dispatch_compute(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    grid_to_image<T>(s, gc.data<T>(), wc.data<T>(), gx.data<T>());
+    weight_gradient<T>(s, xc.data<T>(), gc.data<T>(), gw.data<T>());
+  });
+  ConvGrads g{to(gx, x.dtype()), to(gw, x.dtype()), Tensor()};
+  if (has_bias) g.gb = bias_gradient(gc, x.dtype());
+  return g;
+}
+
+// x: (N, C, H, W), w: (C, O/groups, kh, kw), b: (O) -> (N, O, Ho, Wo)
+Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p) {
+  const ConvShape s = conv_shape(x, w, p, true, "conv_transpose2d");
+  check_bias(b, x, s.image_c, "conv_transpose2d");
+  Tensor xc = cpu::contiguous_compute(x, x.dtype()), wc = cpu::contiguous_compute(w, x.dtype());
+  Tensor out = Tensor::empty(image_shape(s), cpu::compute_dtype(x.dtype()));
+  cpu::dispatch_compute(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    grid_to_image<T>(s, xc.data<T>(), wc.data<T>(), out.data<T>());
+    if (b) add_bias<T>(out.data<T>(), cpu::contiguous_compute(*b, x.dtype()).template data<T>(), s.N, s.image_c,
+                       s.image_size());
+  });
+  return to(out, x.dtype());
+}
+
+ConvGrads conv_transpose2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, bool has_bias,
+                                    const Conv2dParams& p) {
+  const ConvShape s = conv_shape(x, w, p, true, "conv_transpose2d_backward");
+  check_grad_output(gy, image_shape(s), x.dtype(), "conv_transpose2d_backward");
+  const DType cdt = cpu::compute_dtype(x.dtype());
+  Tensor xc = cpu::contiguous_compute(x, x.dtype()), wc = cpu::contiguous_compute(w, x.dtype()),
+         gc = cpu::contiguous_compute(gy, x.dtype());
+  Tensor gx = Tensor::empty(x.shape(), cdt), gw = Tensor::empty(w.shape(), cdt);
+  cpu::dispatch_compute(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    patches_to_grid<T>(s, gc.data<T>(), wc.data<T>(), gx.data<T>());
+    // gW_g (C/g, O/g·k) = Σ_n x[n, g] · im2col(gy[n])_gᵀ
+    weight_gradient<T>(s, gc.data<T>(), xc.data<T>(), gw.data<T>());
+  });
+  ConvGrads g{to(gx, x.dtype()), to(gw, x.dtype()), Tensor()};
+  if (has_bias) g.gb = bias_gradient(gc, x.dtype());
+  return g;
+}
+
+}  // namespace cj::ops

@@ -1,0 +1,152 @@
+// Layer norm over the trailing dims, forward and backward. The forward saves only the per-row mean
+// and 1/std (as llm.c); the backward recomputes x̂ from them.
+#include <cmath>
+#include <vector>
+
+#include "tensor/cpu/float_compute.hpp"
+#include "tensor/ops/creation.hpp"
+#include "tensor/cpu/parallel.hpp"
+#include "tensor/ops/nn_kernels.hpp"
+
+namespace cj::ops {
+
+namespace {
+
+// Rows of x: x viewed as (R, D) with D = prod(normalized_shape). Checks the shapes against x.
+int64_t normalized_size(const Tensor& x, const Shape& normalized_shape, const char* op) {
+  const int64_t k = int64_t(normalized_shape.size());
+  CJ_CHECK(k >= 1 && x.dim() >= k && Shape(x.shape().end() - k, x.shape().end()) == normalized_shape, op,
+           ": normalized_shape ", normalized_shape, " must be a non-empty suffix of the input shape ", x.shape());
+  return shape_numel(normalized_shape);
+}
+
+void check_param(const std::optional<Tensor>& p, const Tensor& x, const Shape& normalized_shape, const char* op,
+                 const char* arg) {
+  if (!p) return;
+  cpu::check_float_cpu(*p, op, arg);
+  CJ_CHECK(p->shape() == normalized_shape, op, ": ", arg, " has shape ", p->shape(), ", expected normalized_shape ",
+           normalized_shape);
+  CJ_CHECK(p->dtype() == x.dtype(), op, ": ", arg, " is ", dtype_name(p->dtype()), " but the input is ",
+           dtype_name(x.dtype()));
+}
+
+Shape row_shape(const Tensor& x, const Shape& normalized_shape) {  // x.shape without the normalized dims
+  return Shape(x.shape().begin(), x.shape().end() - int64_t(normalized_shape.size()));
+}
+
+}  // namespace
+
+// x: (..., *normalized_shape) -> out like x; mean, rstd: (...)
+LayerNormOut layer_norm(const Tensor& x, const Shape& normalized_shape, const std::optional<Tensor>& weight,
+                        const std::optional<Tensor>& bias, double eps) {
+  cpu::check_float_cpu(x, "layer_norm", "input");
+  const int64_t D = normalized_size(x, normalized_shape, "layer_norm");
+  check_param(weight, x, normalized_shape, "layer_norm", "weight");
+  check_param(bias, x, normalized_shape, "layer_norm", "bias");
+  const int64_t R = D == 0 ? 0 : x.numel() / D;
+  const DType cdt = cpu::compute_dtype(x.dtype());
+  Tensor xc = cpu::contiguous_compute(x, x.dtype());
+  Tensor out = Tensor::empty(x.shape(), cdt), mean = Tensor::empty(row_shape(x, normalized_shape), cdt),
+         rstd = Tensor::empty(row_shape(x, normalized_shape), cdt);
+  cpu::dispatch_compute(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    Tensor wc = weight ? cpu::contiguous_compute(*weight, x.dtype()) : Tensor();
+    Tensor bc = bias ? cpu::contiguous_compute(*bias, x.dtype()) : Tensor();
+    const T* xp = xc.data<T>();
+    const T* wp = weight ? wc.data<T>() : nullptr;
+    const T* bp = bias ? bc.data<T>() : nullptr;
+    T *op = out.data<T>(), *mp = mean.data<T>(), *rp = rstd.data<T>();
+    cpu::parallel_for(R, 64, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* row = xp + r * D;
+        // Two passes in double: the variance stays exact even when |mean| >> std.
+        double sum = 0;
+        for (int64_t i = 0; i < D; ++i) sum += row[i];
+        const double mu = sum / double(D);
+        double sq = 0;
+        for (int64_t i = 0; i < D; ++i) sq += (row[i] - mu) * (row[i] - mu);
+        const double inv_std = 1.0 / std::sqrt(sq / double(D) + eps);
+        mp[r] = T(mu);
+        rp[r] = T(inv_std);
+        T* o = op + r * D;
+        for (int64_t i = 0; i < D; ++i) {
+          // x - mean in double: rounding the mean to f32 first would cost |mean|/std ulps.
+          T v = T((row[i] - mu) * inv_std);
+          if (wp) v *= wp[i];
+          if (bp) v += bp[i];
+          o[i] = v;
+        }
+      }
+    });
+  });
+  return {to(out, x.dtype()), mean, rstd};
+}
+
+// gy, x: (..., *normalized_shape); mean, rstd: (...) from layer_norm.
+//   x̂ = (x - mean) * rstd, g = gy * weight
+//   gx = rstd * (g - mean(g) - x̂ * mean(g * x̂)),  gweight = Σ_rows gy * x̂,  gbias = Σ_rows gy
+LayerNormGrads layer_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
+                                   const Shape& normalized_shape, const std::optional<Tensor>& weight,
+                                   bool has_bias) {
+  const char* op = "layer_norm_backward";
+  cpu::check_float_cpu(x, op, "input");
+  cpu::check_float_cpu(gy, op, "grad_output");
+  CJ_CHECK(gy.shape() == x.shape(), op, ": grad_output ", gy.shape(), " does not match the input ", x.shape());
+  const int64_t D = normalized_size(x, normalized_shape, op);
+  check_param(weight, x, normalized_shape, op, "weight");
+  const int64_t R = D == 0 ? 0 : x.numel() / D;
+  CJ_CHECK(mean.numel() == R && rstd.numel() == R, op, ": mean ", mean.shape(), " / rstd ", rstd.shape(),
+           " do not hold one value per row (", R, " rows)");
+  const DType cdt = cpu::compute_dtype(x.dtype());
+  Tensor xc = cpu::contiguous_compute(x, x.dtype()), gyc = cpu::contiguous_compute(gy, x.dtype());
+  Tensor mc = cpu::contiguous_compute(mean, x.dtype()), rc = cpu::contiguous_compute(rstd, x.dtype());
+  Tensor gx = Tensor::empty(x.shape(), cdt);
+  const bool want_gw = weight.has_value();
+  const int64_t chunks = cpu::chunk_count(R, 64);
+  // Per-chunk partial sums of the parameter gradients, combined in chunk order (reproducible).
+  std::vector<double> gw_part(want_gw ? chunks * D : 0, 0.0), gb_part(has_bias ? chunks * D : 0, 0.0);
+  cpu::dispatch_compute(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    Tensor wc = weight ? cpu::contiguous_compute(*weight, x.dtype()) : Tensor();
+    const T* wp = weight ? wc.data<T>() : nullptr;
+    const T *xp = xc.data<T>(), *gp = gyc.data<T>(), *mp = mc.data<T>(), *rp = rc.data<T>();
+    T* gxp = gx.data<T>();
+    cpu::parallel_chunks(R, 64, [&](int64_t chunk, int64_t r0, int64_t r1) {
+      double* gw = want_gw ? gw_part.data() + chunk * D : nullptr;
+      double* gb = has_bias ? gb_part.data() + chunk * D : nullptr;
+      for (int64_t r = r0; r < r1; ++r) {
+        const T *xr = xp + r * D, *gr = gp + r * D;
+        const T m = mp[r], s = rp[r];
+        double sum_g = 0, sum_gx = 0;
+        for (int64_t i = 0; i < D; ++i) {
+          const T xhat = (xr[i] - m) * s;
+          const T g = wp ? gr[i] * wp[i] : gr[i];
+          sum_g += g;
+          sum_gx += g * xhat;
+          if (gw) gw[i] += double(gr[i] * xhat);
+          if (gb) gb[i] += double(gr[i]);
+        }
+        const T mean_g = T(sum_g / double(D)), mean_gx = T(sum_gx / double(D));
+        T* o = gxp + r * D;
+        for (int64_t i = 0; i < D; ++i) {
+          const T xhat = (xr[i] - m) * s;
+          const T g = wp ? gr[i] * wp[i] : gr[i];
+          o[i] = s * (g - mean_g - xhat * mean_gx);
+        }
+      }
+    });
+  });
+  auto combine = [&](const std::vector<double>& parts) {
+    std::vector<double> total(D, 0.0);
+    for (int64_t c = 0; c < chunks; ++c)
+      for (int64_t i = 0; i < D; ++i) total[i] += parts[c * D + i];
+    return to(reshape(from_vector(total, {D}), normalized_shape), x.dtype());
+  };
+  LayerNormGrads grads;
+  grads.gx = to(gx, x.dtype());
+  if (want_gw) grads.gweight = combine(gw_part);
+  if (has_bias) grads.gbias = combine(gb_part);
+  return grads;
+}
+
+}  // namespace cj::ops
