@@ -1,20 +1,19 @@
-// Fixtures are read with the tests' shared safetensors reader (tests/tensor/fixture_reader.hpp)
-// until the engine's reader (tensor/io) is merged.
 #include "fixture.hpp"
 
 #include <gtest/gtest.h>
 
-#include "tests/tensor/fixture_reader.hpp"
+#include "tensor/io/safetensors.hpp"
 #include "tests/tensor/numeric_check.hpp"
 
 namespace cj::test {
 
 Fixture load_fixture(const std::string& name) {
-  FixtureFile file(fixture_path("nn/" + name + ".safetensors"));
+  auto file = io::read_safetensors(std::string(CJ_FIXTURE_DIR) + "/nn/" + name + ".safetensors");
   Fixture f;
   f.name = name;
-  f.tensors = file.tensors();
-  if (file.metadata().count("config")) f.config = nlohmann::json::parse(file.meta("config"));
+  f.tensors = std::move(file.tensors);
+  auto it = file.metadata.find("config");
+  if (it != file.metadata.end()) f.config = nlohmann::json::parse(it->second);
   return f;
 }
 
