@@ -54,13 +54,16 @@ int run_convert(const std::vector<std::string>& argv) {
       .option("prefix", "P", "keep only tensors whose names start with P, and strip P (e.g. 'model.')")
       .repeated("rename", "FROM=TO", "replace the name prefix FROM with TO, applied in order after --prefix")
       .option("manifest", "M.json", "also write (name, dtype, shape, sha256) of every written tensor to M.json")
+      .flag("lenient", "record calls outside the allow-list inertly instead of refusing the file (code-running globals are still refused)")
       .epilog("A Lightning checkpoint converts its 'state_dict'; a pickled module (torch.save(model)) its parameters\n"
               "and persistent buffers by state_dict name; nested dicts of arrays become dotted names. Nothing in the\n"
               "input is ever executed: pickles that would call anything beyond tensor/container constructors are refused.");
   if (!args.parse(argv)) return kExitOk;
   const std::string in = args.get("in"), out = args.get("out");
 
-  io::TensorMap tensors = io::load_tensors(in);
+  io::ReadOptions read;
+  read.unknown_calls_as_records = args.enabled("lenient");
+  io::TensorMap tensors = io::load_tensors(in, read);
   if (args.has("prefix")) tensors = keep_prefix(tensors, args.get("prefix"), in);
   tensors = rename(tensors, args.get_all("rename"));
   io::write_safetensors(out, tensors, {{"format", "pt"}, {"converted_from", base_name(in)}});

@@ -15,10 +15,13 @@ namespace {
 int run_inspect(const std::vector<std::string>& argv) {
   Args args("inspect", "List the tensors of a safetensors, PyTorch (.pt/.pth/.ckpt) or pickle file.");
   args.positional("file", "the file to inspect; the format is detected from its contents")
-      .flag("json", "print one JSON object: file, format, tensors [{name, dtype, shape}], metadata, tree");
+      .flag("json", "print one JSON object: file, format, tensors [{name, dtype, shape}], metadata, tree")
+      .flag("lenient", "record calls outside the allow-list inertly instead of refusing the file (code-running globals are still refused)");
   if (!args.parse(argv)) return kExitOk;
   const std::string path = args.get("file");
-  io::LoadedFile f = io::load_file(path);
+  io::ReadOptions read;
+  read.unknown_calls_as_records = args.enabled("lenient");
+  io::LoadedFile f = io::load_file(path, read);
 
   int64_t elements = 0;
   std::size_t bytes = 0;

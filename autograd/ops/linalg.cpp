@@ -9,42 +9,34 @@
 namespace cj {
 
 namespace {
+
 Tensor mT(const Tensor& t) { return ops::transpose(t, -1, -2); }  // matrix transpose of the last two dims
+
+// mm, bmm and matmul share one rule, ga = gy bᵀ and gb = aᵀ gy, with the op's own product; matmul's
+// batch dims broadcast, so each gradient is summed back to its input's shape (a no-op otherwise).
+Tensor record_product(const char* op, const Tensor& a, const Tensor& b, Tensor (*product)(const Tensor&, const Tensor&)) {
+  Tensor y = product(a, b);
+  record(op, y, {a, b}, {keep_if_needed(a, b), keep_if_needed(b, a)}, [product](Node& n, const Tensor& gy) -> Grads {
+    return {n.needs_grad(0) ? sum_to(product(gy, mT(n.saved(1))), n.inputs[0].shape) : Tensor(),
+            n.needs_grad(1) ? sum_to(product(mT(n.saved(0)), gy), n.inputs[1].shape) : Tensor()};
+  });
+  return y;
+}
+
 }  // namespace
 
-Tensor mm(const Tensor& a, const Tensor& b) {  // ga = gy bᵀ, gb = aᵀ gy
-  Tensor y = ops::mm(a, b);
-  record("mm", y, {a, b}, {keep_if_needed(a, b), keep_if_needed(b, a)}, [](Node& n, const Tensor& gy) -> Grads {
-    return {n.needs_grad(0) ? ops::mm(gy, mT(n.saved(1))) : Tensor(),
-            n.needs_grad(1) ? ops::mm(mT(n.saved(0)), gy) : Tensor()};
-  });
-  return y;
-}
-
-Tensor bmm(const Tensor& a, const Tensor& b) {
-  Tensor y = ops::bmm(a, b);
-  record("bmm", y, {a, b}, {keep_if_needed(a, b), keep_if_needed(b, a)}, [](Node& n, const Tensor& gy) -> Grads {
-    return {n.needs_grad(0) ? ops::bmm(gy, mT(n.saved(1))) : Tensor(),
-            n.needs_grad(1) ? ops::bmm(mT(n.saved(0)), gy) : Tensor()};
-  });
-  return y;
-}
+Tensor mm(const Tensor& a, const Tensor& b) { return record_product("mm", a, b, ops::mm); }
+Tensor bmm(const Tensor& a, const Tensor& b) { return record_product("bmm", a, b, ops::bmm); }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   CJ_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dim, got ", a.shape(), " and ",
            b.shape());
   // A vector is a one-row (a) or one-column (b) matrix whose extra dim is dropped from the result;
-  // doing that with differentiable views keeps the backward below purely matrix-shaped.
+  // doing that with differentiable views keeps the backward purely matrix-shaped.
   if (a.dim() == 1 && b.dim() == 1) return reshape(matmul(unsqueeze(a, 0), unsqueeze(b, 1)), {});  // dot
   if (a.dim() == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
   if (b.dim() == 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
-  Tensor y = ops::matmul(a, b);
-  // Batch dims broadcast, so each gradient is summed back to its input's batch shape.
-  record("matmul", y, {a, b}, {keep_if_needed(a, b), keep_if_needed(b, a)}, [](Node& n, const Tensor& gy) -> Grads {
-    return {n.needs_grad(0) ? sum_to(ops::matmul(gy, mT(n.saved(1))), n.inputs[0].shape) : Tensor(),
-            n.needs_grad(1) ? sum_to(ops::matmul(mT(n.saved(0)), gy), n.inputs[1].shape) : Tensor()};
-  });
-  return y;
+  return record_product("matmul", a, b, ops::matmul);
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const std::optional<Tensor>& bias) {

@@ -39,13 +39,13 @@ FileFormat detect_format(const std::string& path) {
   fail(path, ": not a safetensors, PyTorch (zip) or pickle file (", n, " bytes read, unrecognised start)");
 }
 
-PickleTree load_pickle_tree(const std::string& path) {
+PickleTree load_pickle_tree(const std::string& path, const ReadOptions& options) {
   FileFormat format = detect_format(path);
   CJ_CHECK(format != FileFormat::safetensors, path, ": is a safetensors file, which holds no pickle");
-  return format == FileFormat::torch_zip ? read_torch_archive(path) : read_pickle_file(path);
+  return format == FileFormat::torch_zip ? read_torch_archive(path, options) : read_pickle_file(path, options);
 }
 
-LoadedFile load_file(const std::string& path) {
+LoadedFile load_file(const std::string& path, const ReadOptions& options) {
   LoadedFile out;
   out.format = detect_format(path);
   if (out.format == FileFormat::safetensors) {
@@ -54,7 +54,7 @@ LoadedFile load_file(const std::string& path) {
     out.metadata = std::move(st.metadata);
     return out;
   }
-  out.tree = out.format == FileFormat::torch_zip ? read_torch_archive(path) : read_pickle_file(path);
+  out.tree = out.format == FileFormat::torch_zip ? read_torch_archive(path, options) : read_pickle_file(path, options);
   try {
     out.tensors = tensors_from_tree(out.tree->root());
   } catch (const Error& e) {
@@ -63,8 +63,8 @@ LoadedFile load_file(const std::string& path) {
   return out;
 }
 
-TensorMap load_tensors(const std::string& path) {
-  LoadedFile f = load_file(path);
+TensorMap load_tensors(const std::string& path, const ReadOptions& options) {
+  LoadedFile f = load_file(path, options);
   CJ_CHECK(!f.tensors.empty() || f.format == FileFormat::safetensors, path, ": the ", format_name(f.format),
            " file holds no tensors");
   return std::move(f.tensors);

@@ -5,6 +5,7 @@
 
 #include "tensor/io/pickle_value.hpp"
 #include "tensor/io/tensor_map.hpp"
+#include "tensor/io/torch_file.hpp"
 
 namespace cj::io {
 
@@ -19,7 +20,7 @@ FileFormat detect_format(const std::string& path);
 // name -> tensor from any supported file: safetensors as stored; a torch state dict by its keys; a
 // Lightning checkpoint's "state_dict"; a pickled module's parameters and persistent buffers by dotted
 // name; nested dicts of numpy arrays by dotted path. Throws cj::Error when the file holds no tensor.
-TensorMap load_tensors(const std::string& path);
+TensorMap load_tensors(const std::string& path, const ReadOptions& options = {});
 
 // Everything a file holds, for inspection: its tensors plus the safetensors metadata or the pickle's
 // value tree.
@@ -29,9 +30,9 @@ struct LoadedFile {
   Metadata metadata;               // safetensors only
   std::optional<PickleTree> tree;  // torch zip and pickle only
 };
-LoadedFile load_file(const std::string& path);
+LoadedFile load_file(const std::string& path, const ReadOptions& options = {});
 
 // The value tree of a torch zip or plain pickle file (sniffed).
-PickleTree load_pickle_tree(const std::string& path);
+PickleTree load_pickle_tree(const std::string& path, const ReadOptions& options = {});
 
 }  // namespace cj::io

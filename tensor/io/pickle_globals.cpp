@@ -230,7 +230,8 @@ bool is_dangerous_global(const std::string& canonical) {
   return false;
 }
 
-Value* call_global(PickleTree& tree, const std::string& source, const Value& callable, Value& args) {
+Value* call_global(PickleTree& tree, const std::string& source, const Value& callable, Value& args,
+                   bool unknown_as_record) {
   const std::string& name = callable.text;
   Call c{source, name, args};
   if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") return rebuild_tensor(tree, c);
@@ -240,7 +241,7 @@ Value* call_global(PickleTree& tree, const std::string& source, const Value& cal
     const Value& func = c.arg(0, K::global);
     c.arg(2, K::tuple);
     if (func.text == name) c.error("refers to itself");
-    return call_global(tree, source, func, *args.items[2]);
+    return call_global(tree, source, func, *args.items[2], unknown_as_record);
   }
   if (name == "collections.OrderedDict") return make_dict(tree, c, "OrderedDict");
   if (name == "builtins.dict") return make_dict(tree, c, "");
@@ -279,8 +280,14 @@ Value* call_global(PickleTree& tree, const std::string& source, const Value& cal
   }
   if (name == "numpy.core.multiarray.scalar") return numpy_scalar(tree, c);
   if (name == "numpy.core.numeric._frombuffer") return numpy_frombuffer(tree, c);
+  if (unknown_as_record) {
+    Value* r = make_record(tree, name, &args);
+    r->from_call = true;
+    return r;
+  }
   fail(source, ": refusing to load: the pickle calls '", name,
-       "', which is not one of the tensor, numpy or container constructors a checkpoint needs (nothing was executed)");
+       "', which is not one of the tensor, numpy or container constructors a checkpoint needs (nothing was executed; "
+       "--lenient / unknown_calls_as_records records such calls inertly)");
 }
 
 Value* new_object(PickleTree& tree, const std::string& source, const Value& cls, Value* args) {

@@ -17,8 +17,10 @@ std::string canonical_global(const std::string& module, const std::string& name)
 bool is_dangerous_global(const std::string& canonical);
 
 // Applies an allow-listed callable to its argument tuple (REDUCE, INST, OBJ). Throws cj::Error
-// naming `source` and the global when the callable is not allowed or its arguments are malformed.
-Value* call_global(PickleTree& tree, const std::string& source, const Value& callable, Value& args);
+// naming `source` and the global when the callable is not allowed (unless `unknown_as_record`: then
+// an inert record of the call) or its arguments are malformed.
+Value* call_global(PickleTree& tree, const std::string& source, const Value& callable, Value& args,
+                   bool unknown_as_record);
 
 // NEWOBJ: cls.__new__(cls, *args) without running anything: a container for builtin container
 // classes, otherwise an object record.

@@ -66,7 +66,7 @@ std::string Value::short_description() const {
       return std::string(tensor.defined() ? "tensor " : "tensor") +
              (tensor.defined() ? std::string(dtype_name(tensor.dtype())) + " " + shape_str(tensor.shape()) : "");
     case Kind::global: return "global " + text;
-    case Kind::object: return "object " + text + (is_module_record() ? " (module)" : "");
+    case Kind::object: return "object " + text + (is_module_record() ? " (module)" : from_call ? " (call, not made)" : "");
     case Kind::storage: return "storage";
   }
   return "?";

@@ -34,6 +34,7 @@ struct Value {
   Value* state = nullptr;  // object, dict or tensor: the BUILD state (e.g. a module's __dict__)
   Tensor tensor;
   bool requires_grad = false;  // tensor rebuilt as nn.Parameter(requires_grad=True)
+  bool from_call = false;      // object recorded (not made) from a call outside the allow-list (lenient mode)
   std::shared_ptr<Storage> storage;
   DType storage_dtype = DType::u8;
 

@@ -80,7 +80,7 @@ void collect(const Value& v, const std::string& prefix, TensorMap& out, int dept
 
 }  // namespace
 
-PickleTree read_torch_archive(const std::string& path) {
+PickleTree read_torch_archive(const std::string& path, const ReadOptions& read_options) {
   ZipReader zip(MappedFile::open(path));
   const std::string prefix = archive_prefix(zip);
   if (const auto* order = zip.find(prefix + "byteorder"); order && order->method == 0) {
@@ -92,6 +92,7 @@ PickleTree read_torch_archive(const std::string& path) {
   std::unordered_map<std::string, std::shared_ptr<Storage>> storages;  // key -> storage, shared by views
   UnpickleOptions options;
   options.source = path + " (" + pickle.name + ")";
+  options.unknown_calls_as_records = read_options.unknown_calls_as_records;
   options.load_storage = [&](const std::string& key, DType dtype, int64_t numel) {
     if (auto it = storages.find(key); it != storages.end()) return it->second;
     const auto& record = zip.stored(prefix + "data/" + key);
@@ -112,10 +113,11 @@ PickleTree read_torch_archive(const std::string& path) {
   return unpickle(zip.bytes(pickle), pickle.size, options);
 }
 
-PickleTree read_pickle_file(const std::string& path) {
+PickleTree read_pickle_file(const std::string& path, const ReadOptions& read_options) {
   auto file = MappedFile::open(path);
   UnpickleOptions options;
   options.source = path;
+  options.unknown_calls_as_records = read_options.unknown_calls_as_records;
   return unpickle(file->data(), file->size(), options);
 }
 

@@ -9,11 +9,16 @@
 
 namespace cj::io {
 
+struct ReadOptions {
+  // See UnpickleOptions::unknown_calls_as_records (off: such pickles are refused).
+  bool unknown_calls_as_records = false;
+};
+
 // A torch.save zip archive (.pt/.pth/.ckpt). Storages are borrowed from the mapped file (zero-copy)
 // and shared between the tensors that view them. Throws cj::Error naming the file and the problem.
-PickleTree read_torch_archive(const std::string& path);
+PickleTree read_torch_archive(const std::string& path, const ReadOptions& options = {});
 // A plain pickle file (pickle.dump), e.g. the reference's {split: {video: float32 [T, N, 128]}} slots.
-PickleTree read_pickle_file(const std::string& path);
+PickleTree read_pickle_file(const std::string& path, const ReadOptions& options = {});
 
 // Parameters and buffers of a pickled nn.Module record (torch.save(model)) by dotted name, exactly
 // as model.state_dict() names them: recursing through _modules, skipping None entries and, unless

@@ -124,6 +124,13 @@ class Unpickler {
     push(it->second);
   }
 
+  uint64_t text_memo_key() {  // protocol 0's PUT/GET spell the key in decimal
+    bool ok = false;
+    int64_t k = parse_decimal(in_.line(), &ok);
+    if (!ok || k < 0) error("bad memo key");
+    return uint64_t(k);
+  }
+
   std::size_t length(uint64_t n) {
     if (n > in_.remaining()) error("declares ", n, " bytes but only ", in_.remaining(), " remain; the file is truncated");
     return static_cast<std::size_t>(n);
@@ -340,23 +347,11 @@ void Unpickler::step() {
       return;
     }
 
-    case PUT: {
-      bool ok = false;
-      int64_t k = parse_decimal(in_.line(), &ok);
-      if (!ok || k < 0) error("bad memo key");
-      memo_put(uint64_t(k));
-      return;
-    }
+    case PUT: memo_put(text_memo_key()); return;
     case BINPUT: memo_put(in_.u8()); return;
     case LONG_BINPUT: memo_put(in_.u32le()); return;
     case MEMOIZE: memo_put(memo_.size()); return;
-    case GET: {
-      bool ok = false;
-      int64_t k = parse_decimal(in_.line(), &ok);
-      if (!ok || k < 0) error("bad memo key");
-      memo_get(uint64_t(k));
-      return;
-    }
+    case GET: memo_get(text_memo_key()); return;
     case BINGET: memo_get(in_.u8()); return;
     case LONG_BINGET: memo_get(in_.u32le()); return;
 
@@ -378,7 +373,7 @@ void Unpickler::step() {
       Value* callable = pop();
       if (callable->kind != K::global) error("REDUCE on a ", kind_name(callable->kind), ", expected a global");
       if (args->kind != K::tuple) error("REDUCE arguments must be a tuple, got ", kind_name(args->kind));
-      push(detail::call_global(tree_, src, *callable, *args));
+      push(detail::call_global(tree_, src, *callable, *args, options_.unknown_calls_as_records));
       return;
     }
     case INST: {
@@ -387,7 +382,7 @@ void Unpickler::step() {
       add_global(module, name);
       Value* cls = pop();
       Value* args = make_tuple(pop_mark());
-      push(detail::call_global(tree_, src, *cls, *args));
+      push(detail::call_global(tree_, src, *cls, *args, options_.unknown_calls_as_records));
       return;
     }
     case OBJ: {
@@ -396,7 +391,7 @@ void Unpickler::step() {
       Value* cls = items[0];
       if (cls->kind != K::global) error("OBJ on a ", kind_name(cls->kind), ", expected a class");
       Value* args = make_tuple(std::vector<Value*>(items.begin() + 1, items.end()));
-      push(detail::call_global(tree_, src, *cls, *args));
+      push(detail::call_global(tree_, src, *cls, *args, options_.unknown_calls_as_records));
       return;
     }
     case NEWOBJ: {

@@ -21,6 +21,10 @@ struct UnpickleOptions {
   // Resolves a torch persistent id ('storage', torch.<T>Storage, key, location, numel) to the bytes
   // of archive/data/<key>; when empty, a persistent id is an error (a plain pickle has none).
   std::function<std::shared_ptr<Storage>(const std::string& key, DType dtype, int64_t numel)> load_storage;
+  // Lenient mode: a REDUCE/INST/OBJ call of a global outside the allow-list (functools.partial in saved
+  // hyper-parameters, an enum, a pathlib path) becomes an inert object record marked `from_call`
+  // instead of an error. Globals that can run code are refused either way; nothing is ever executed.
+  bool unknown_calls_as_records = false;
 };
 
 PickleTree unpickle(const uint8_t* data, std::size_t size, const UnpickleOptions& options);

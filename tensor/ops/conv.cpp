@@ -204,72 +204,68 @@ void check_grad_output(const Tensor& gy, const Shape& expected, DType dtype, con
            "output shape ", expected, " ", dtype_name(dtype));
 }
 
+// The forward of either convolution: conv2d gathers patches into the grid, conv_transpose2d
+// scatters the grid back into the image.
+Tensor conv_forward(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p,
+                    bool transposed, const char* op) {
+  const ConvShape s = conv_shape(x, w, p, transposed, op);
+  const int64_t out_channels = transposed ? s.image_c : s.grid_c;
+  check_bias(b, x, out_channels, op);
+  Tensor xc = cpu::contiguous_compute(x, x.dtype()), wc = cpu::contiguous_compute(w, x.dtype());
+  Tensor out = Tensor::empty(transposed ? image_shape(s) : grid_shape(s), cpu::compute_dtype(x.dtype()));
+  cpu::dispatch_compute(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (transposed) grid_to_image<T>(s, xc.data<T>(), wc.data<T>(), out.data<T>());
+    else patches_to_grid<T>(s, xc.data<T>(), wc.data<T>(), out.data<T>());
+    if (b) add_bias<T>(out.data<T>(), cpu::contiguous_compute(*b, x.dtype()).template data<T>(), s.N, out_channels,
+                       out.size(2) * out.size(3));
+  });
+  return to(out, x.dtype());
+}
+
+// The backward of either convolution. With "image" and "grid" as in ConvShape:
+//   conv2d:           gx = col2im(Wᵀ · gy)      gW = Σ_n gy[n] · im2col(x[n])ᵀ
+//   conv_transpose2d: gx = W · im2col(gy)       gW = Σ_n x[n] · im2col(gy[n])ᵀ
+ConvGrads conv_backward(const Tensor& gy, const Tensor& x, const Tensor& w, bool has_bias, const Conv2dParams& p,
+                        bool transposed, const char* op) {
+  const ConvShape s = conv_shape(x, w, p, transposed, op);
+  check_grad_output(gy, transposed ? image_shape(s) : grid_shape(s), x.dtype(), op);
+  const DType cdt = cpu::compute_dtype(x.dtype());
+  Tensor xc = cpu::contiguous_compute(x, x.dtype()), wc = cpu::contiguous_compute(w, x.dtype()),
+         gc = cpu::contiguous_compute(gy, x.dtype());
+  Tensor gx = Tensor::empty(x.shape(), cdt), gw = Tensor::empty(w.shape(), cdt);
+  cpu::dispatch_compute(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* image = transposed ? gc.data<T>() : xc.data<T>();
+    const T* grid = transposed ? xc.data<T>() : gc.data<T>();
+    if (transposed) patches_to_grid<T>(s, image, wc.data<T>(), gx.data<T>());
+    else grid_to_image<T>(s, grid, wc.data<T>(), gx.data<T>());
+    weight_gradient<T>(s, image, grid, gw.data<T>());
+  });
+  ConvGrads g{to(gx, x.dtype()), to(gw, x.dtype()), Tensor()};
+  if (has_bias) g.gb = bias_gradient(gc, x.dtype());
+  return g;
+}
+
 }  // namespace
 
 // x: (N, C, H, W), w: (O, C/groups, kh, kw), b: (O) -> (N, O, Ho, Wo)
 Tensor conv2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p) {
-  const ConvShape s = conv_shape(x, w, p, false, "conv2d");
-  check_bias(b, x, s.grid_c, "conv2d");
-  Tensor xc = cpu::contiguous_compute(x, x.dtype()), wc = cpu::contiguous_compute(w, x.dtype());
-  Tensor out = Tensor::empty(grid_shape(s), cpu::compute_dtype(x.dtype()));
-  cpu::dispatch_compute(x.dtype(), [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    patches_to_grid<T>(s, xc.data<T>(), wc.data<T>(), out.data<T>());
-    if (b) add_bias<T>(out.data<T>(), cpu::contiguous_compute(*b, x.dtype()).template data<T>(), s.N, s.grid_c,
-                       s.grid_size());
-  });
-  return to(out, x.dtype());
+  return conv_forward(x, w, b, p, false, "conv2d");
 }
 
 ConvGrads conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, bool has_bias, const Conv2dParams& p) {
-  const ConvShape s = conv_shape(x, w, p, false, "conv2d_backward");
-  check_grad_output(gy, grid_shape(s), x.dtype(), "conv2d_backward");
-  const DType cdt = cpu::compute_dtype(x.dtype());
-  Tensor xc = cpu::contiguous_compute(x, x.dtype()), wc = cpu::contiguous_compute(w, x.dtype()),
-         gc = cpu::contiguous_compute(gy, x.dtype());
-  Tensor gx = Tensor::empty(x.shape(), cdt), gw = Tensor::empty(w.shape(), cdt);
-  cpu::dispatch_compute(x.dtype(), [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    grid_to_image<T>(s, gc.data<T>(), wc.data<T>(), gx.data<T>());
-    weight_gradient<T>(s, xc.data<T>(), gc.data<T>(), gw.data<T>());
-  });
-  ConvGrads g{to(gx, x.dtype()), to(gw, x.dtype()), Tensor()};
-  if (has_bias) g.gb = bias_gradient(gc, x.dtype());
-  return g;
+  return conv_backward(gy, x, w, has_bias, p, false, "conv2d_backward");
 }
 
 // x: (N, C, H, W), w: (C, O/groups, kh, kw), b: (O) -> (N, O, Ho, Wo)
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p) {
-  const ConvShape s = conv_shape(x, w, p, true, "conv_transpose2d");
-  check_bias(b, x, s.image_c, "conv_transpose2d");
-  Tensor xc = cpu::contiguous_compute(x, x.dtype()), wc = cpu::contiguous_compute(w, x.dtype());
-  Tensor out = Tensor::empty(image_shape(s), cpu::compute_dtype(x.dtype()));
-  cpu::dispatch_compute(x.dtype(), [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    grid_to_image<T>(s, xc.data<T>(), wc.data<T>(), out.data<T>());
-    if (b) add_bias<T>(out.data<T>(), cpu::contiguous_compute(*b, x.dtype()).template data<T>(), s.N, s.image_c,
-                       s.image_size());
-  });
-  return to(out, x.dtype());
+  return conv_forward(x, w, b, p, true, "conv_transpose2d");
 }
 
 ConvGrads conv_transpose2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, bool has_bias,
                                     const Conv2dParams& p) {
-  const ConvShape s = conv_shape(x, w, p, true, "conv_transpose2d_backward");
-  check_grad_output(gy, image_shape(s), x.dtype(), "conv_transpose2d_backward");
-  const DType cdt = cpu::compute_dtype(x.dtype());
-  Tensor xc = cpu::contiguous_compute(x, x.dtype()), wc = cpu::contiguous_compute(w, x.dtype()),
-         gc = cpu::contiguous_compute(gy, x.dtype());
-  Tensor gx = Tensor::empty(x.shape(), cdt), gw = Tensor::empty(w.shape(), cdt);
-  cpu::dispatch_compute(x.dtype(), [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    patches_to_grid<T>(s, gc.data<T>(), wc.data<T>(), gx.data<T>());
-    // gW_g (C/g, O/g·k) = Σ_n x[n, g] · im2col(gy[n])_gᵀ
-    weight_gradient<T>(s, gc.data<T>(), xc.data<T>(), gw.data<T>());
-  });
-  ConvGrads g{to(gx, x.dtype()), to(gw, x.dtype()), Tensor()};
-  if (has_bias) g.gb = bias_gradient(gc, x.dtype());
-  return g;
+  return conv_backward(gy, x, w, has_bias, p, true, "conv_transpose2d_backward");
 }
 
 }  // namespace cj::ops

@@ -76,7 +76,11 @@ Tensor logical_xor(const Tensor& a, const Tensor& b);
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);  // cond: bool
 
-// ---- in place (the result dtype must equal the destination's; versions are bumped) ------------
+// ---- in place (versions are bumped) ----------------------------------------------------------------
+// The promoted result must be castable to the destination as in torch (no floating result into an
+// integer tensor, nothing but bool into a bool tensor): bf16 += f32 is allowed and rounds once.
+// The destination must have the broadcast shape and no self-overlap (an expanded view); an operand
+// that partially overlaps it is read as it was before the op.
 void add_(const Tensor& self, const Tensor& other, Scalar alpha = 1);
 void sub_(const Tensor& self, const Tensor& other, Scalar alpha = 1);
 void mul_(const Tensor& self, const Tensor& other);

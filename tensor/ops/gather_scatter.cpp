@@ -35,15 +35,32 @@ void dispatch_by_width(std::size_t width, F&& f) {
   }
 }
 
+// Operands (0: out, 1: index, 2: the other tensor) of a gather/scatter strided_loop: byte strides and
+// base pointers, with the indexed operand's stride along dim moved out to dim_stride (its loop stride
+// there is 0), so the kernel adds index * dim_stride itself.
+struct IndexLoop {
+  std::array<Shape, 3> strides;
+  std::array<const Shape*, 3> stride_ptrs;
+  std::array<char*, 3> base;
+  int64_t dim_stride;
+  IndexLoop(const Tensor& out, const Tensor& index, const Tensor& other, int64_t dim, int indexed)
+      : strides{byte_strides(out), byte_strides(index), byte_strides(other)},
+        stride_ptrs{&strides[0], &strides[1], &strides[2]},
+        base{static_cast<char*>(out.data_ptr()), static_cast<char*>(index.data_ptr()),
+             static_cast<char*>(other.data_ptr())},
+        dim_stride(strides[size_t(indexed)][size_t(dim)]) {
+    strides[size_t(indexed)][size_t(dim)] = 0;
+  }
+  IndexLoop(const IndexLoop&) = delete;  // stride_ptrs point into this object
+};
+
 // out[p] = x[p with p[dim] replaced by index[p]] for every position p of out.
 // index: int64 with out's shape (stride 0 where broadcast); x: out's ndim, x.size(d) >= out.size(d).
 void gather_into(const Tensor& out, const Tensor& x, int64_t dim, const Tensor& index, const char* op) {
-  Shape out_strides = byte_strides(out), index_strides = byte_strides(index), x_strides = byte_strides(x);
-  const int64_t x_dim_stride = x_strides[dim], dim_size = x.size(dim);
-  x_strides[dim] = 0;
-  std::array<const Shape*, 3> strides{&out_strides, &index_strides, &x_strides};
-  std::array<char*, 3> base{static_cast<char*>(out.data_ptr()), static_cast<char*>(index.data_ptr()),
-                            static_cast<char*>(x.data_ptr())};
+  IndexLoop loop(out, index, x, dim, /*indexed=*/2);
+  const int64_t x_dim_stride = loop.dim_stride, dim_size = x.size(dim);
+  const auto& strides = loop.stride_ptrs;
+  const auto& base = loop.base;
   dispatch_by_width(out.element_size(), [&](auto tag) {
     using E = typename decltype(tag)::type;
     cpu::strided_loop<3>(out.shape(), strides, base, [&](std::array<char*, 3> p, int64_t n, std::array<int64_t, 3> s) {
@@ -74,12 +91,10 @@ void gather_into(const Tensor& out, const Tensor& x, int64_t dim, const Tensor& 
 // for d != dim.
 void scatter_into(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src, bool accumulate,
                   const char* op) {
-  Shape out_strides = byte_strides(out), index_strides = byte_strides(index), src_strides = byte_strides(src);
-  const int64_t out_dim_stride = out_strides[dim], dim_size = out.size(dim);
-  out_strides[dim] = 0;
-  std::array<const Shape*, 3> strides{&out_strides, &index_strides, &src_strides};
-  std::array<char*, 3> base{static_cast<char*>(out.data_ptr()), static_cast<char*>(index.data_ptr()),
-                            static_cast<char*>(src.data_ptr())};
+  IndexLoop loop(out, index, src, dim, /*indexed=*/0);
+  const int64_t out_dim_stride = loop.dim_stride, dim_size = out.size(dim);
+  const auto& strides = loop.stride_ptrs;
+  const auto& base = loop.base;
   dispatch_all(out.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     cpu::strided_loop<3>(index.shape(), strides, base, [&](std::array<char*, 3> p, int64_t n, std::array<int64_t, 3> s) {

@@ -67,41 +67,32 @@ void split_coordinate(T src, int64_t in, int64_t& index, T& frac) {
   frac = std::min(std::max(src - T(index), T(0)), T(1));
 }
 
+// Bilinear (2 taps) or bicubic (4 taps, A = -0.75; indices past the border repeat the edge pixel).
 template <typename T>
-AxisTaps<T> linear_taps(int64_t in, int64_t out, bool align_corners, std::optional<double> scale) {
-  AxisTaps<T> t;
-  t.width = 2;
-  t.index.resize(2 * out);
-  t.weight.resize(2 * out);
-  const T s = pixel_scale<T>(in, out, align_corners, scale);
-  for (int64_t i = 0; i < out; ++i) {
-    int64_t i0;
-    T lambda;
-    split_coordinate(source_coordinate(s, i, align_corners, false), in, i0, lambda);
-    t.index[2 * i] = i0;
-    t.index[2 * i + 1] = i0 < in - 1 ? i0 + 1 : i0;
-    t.weight[2 * i] = T(1) - lambda;
-    t.weight[2 * i + 1] = lambda;
-  }
-  return t;
-}
-
-template <typename T>
-AxisTaps<T> cubic_taps(int64_t in, int64_t out, bool align_corners, std::optional<double> scale) {
+AxisTaps<T> interpolating_taps(int64_t in, int64_t out, bool align_corners, std::optional<double> scale, bool cubic) {
   const T A = T(-0.75);
   AxisTaps<T> t;
-  t.width = 4;
-  t.index.resize(4 * out);
-  t.weight.resize(4 * out);
+  t.width = cubic ? 4 : 2;
+  t.index.resize(t.width * out);
+  t.weight.resize(t.width * out);
   const T s = pixel_scale<T>(in, out, align_corners, scale);
   for (int64_t i = 0; i < out; ++i) {
     int64_t i0;
     T x;
-    split_coordinate(source_coordinate(s, i, align_corners, true), in, i0, x);
+    split_coordinate(source_coordinate(s, i, align_corners, cubic), in, i0, x);
+    int64_t* index = t.index.data() + i * t.width;
+    T* weight = t.weight.data() + i * t.width;
+    if (!cubic) {
+      index[0] = i0;
+      index[1] = i0 < in - 1 ? i0 + 1 : i0;
+      weight[0] = T(1) - x;
+      weight[1] = x;
+      continue;
+    }
     const T w[4] = {cubic_outer(x + 1, A), cubic_inner(x, A), cubic_inner(1 - x, A), cubic_outer(2 - x, A)};
-    for (int k = 0; k < 4; ++k) {  // indices past the border repeat the edge pixel
-      t.index[4 * i + k] = std::clamp<int64_t>(i0 - 1 + k, 0, in - 1);
-      t.weight[4 * i + k] = w[k];
+    for (int k = 0; k < 4; ++k) {
+      index[k] = std::clamp<int64_t>(i0 - 1 + k, 0, in - 1);
+      weight[k] = w[k];
     }
   }
   return t;
@@ -149,8 +140,7 @@ template <typename T>
 AxisTaps<T> axis_taps(int64_t in, int64_t out, const InterpolateParams& p, std::optional<double> scale) {
   if (p.mode == InterpMode::nearest) return nearest_taps<T>(in, out, scale);
   if (p.antialias) return antialias_taps<T>(in, out, p.align_corners, scale, p.mode == InterpMode::bicubic);
-  if (p.mode == InterpMode::bilinear) return linear_taps<T>(in, out, p.align_corners, scale);
-  return cubic_taps<T>(in, out, p.align_corners, scale);
+  return interpolating_taps<T>(in, out, p.align_corners, scale, p.mode == InterpMode::bicubic);
 }
 
 void check_interpolate(const Shape& input, const InterpolateParams& p, const char* op) {

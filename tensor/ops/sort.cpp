@@ -67,8 +67,8 @@ void order_lines(const Tensor& x, int64_t dim, int64_t k, bool descending, const
         for (int64_t j = 0; j < n; ++j) keys[j] = static_cast<Key>(*reinterpret_cast<const T*>(x_line + j * x_step));
         std::iota(order.begin(), order.end(), int64_t(0));
         LineOrder<Key> less{keys.data(), descending};
-        if (k < n) std::partial_sort(order.begin(), order.begin() + k, order.end(), less);
-        else std::sort(order.begin(), order.end(), less);
+        if (k < n) std::nth_element(order.begin(), order.begin() + k, order.end(), less);  // O(n): split off the top k
+        std::sort(order.begin(), order.begin() + k, less);
         char* v_line = p[1] + l * s[1];
         char* i_line = p[2] + l * s[2];
         for (int64_t j = 0; j < k; ++j) {

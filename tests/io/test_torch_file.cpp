@@ -183,3 +183,19 @@ TEST(TorchFile, CorruptedBytesNeverCrash) {
     EXPECT_GT(errors, 0) << name;
   }
 }
+
+TEST(TorchFile, LenientModeRecordsUnknownCallsButStillRefusesDangerousOnes) {
+  const std::string path = fixture("lightning_partial.ckpt");  // hyper_parameters hold functools.partial(AdamW)
+  expect_error([&] { load_tensors(path); }, {path, "calls 'functools.partial'", "nothing was executed"});
+  ReadOptions lenient;
+  lenient.unknown_calls_as_records = true;
+  PickleTree tree = load_pickle_tree(path, lenient);
+  const Value& partial = tree.root().at("hyper_parameters").at("optimizer");
+  EXPECT_EQ(partial.kind, Value::Kind::object);
+  EXPECT_EQ(partial.text, "functools.partial");
+  EXPECT_TRUE(partial.from_call);
+  EXPECT_EQ(partial.args->items.at(0)->text, "torch.optim.adamw.AdamW");
+  test::expect_same_tensors(load_tensors(path, lenient), twin("lightning.safetensors"), "lenient");
+  for (const char* name : {"hostile_os_system.pkl", "hostile_os_system.pt"})
+    expect_error([&] { load_tensors(fixture(name), lenient); }, {"posix.system", "refusing"});
+}

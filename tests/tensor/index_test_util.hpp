@@ -61,6 +61,25 @@ inline const std::vector<Layout>& all_layouts() {
   return all;
 }
 
+// One combination of a sweep: dtype, layout, the dim as passed to the op and wrapped to [0, ndim).
+struct Case {
+  DType dtype;
+  Layout layout;
+  int64_t dim;
+  int64_t d;
+};
+
+// Runs body over every (dtype, layout, dim) combination, with a trace naming the case on failure.
+inline void for_each_case(const std::vector<DType>& dtypes, const std::vector<int64_t>& dims, int64_t ndim,
+                          const std::function<void(const Case&)>& body) {
+  for (DType dtype : dtypes)
+    for (Layout layout : all_layouts())
+      for (int64_t dim : dims) {
+        SCOPED_TRACE(std::string(dtype_name(dtype)) + " " + layout_name(layout) + " dim " + std::to_string(dim));
+        body(Case{dtype, layout, dim, dim < 0 ? dim + ndim : dim});
+      }
+}
+
 // Calls fn(multi-index) for every position of shape in row-major order.
 inline void for_each_index(const Shape& shape, const std::function<void(const std::vector<int64_t>&)>& fn) {
   if (shape_numel(shape) == 0) return;

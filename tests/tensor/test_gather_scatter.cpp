@@ -19,21 +19,17 @@ std::vector<int64_t> with_dim(std::vector<int64_t> i, int64_t dim, int64_t value
 
 TEST(IndexSelect, MatchesLoopForEveryDimDtypeAndLayout) {
   const Shape shape{3, 4, 5};
-  for (DType dt : kDTypes)
-    for (Layout layout : all_layouts())
-      for (int64_t dim : {0, 1, 2, -1}) {
-        Tensor x = with_layout(sample(shape, dt, 1), layout);
-        const int64_t d = dim < 0 ? dim + 3 : dim;
-        for (DType index_dt : {DType::i64, DType::i32}) {
-          Tensor index = sample_index({7}, shape[size_t(d)], 2, index_dt);  // repeats are likely
-          Tensor out = ops::index_select(x, dim, index);
-          EXPECT_EQ(out.dtype(), dt);
-          Tensor want = reference(with_dim(shape, d, 7), [&](const std::vector<int64_t>& i) {
-            return x.at(with_dim(i, d, int64_t(index.at({i[size_t(d)]}))));
-          });
-          expect_same_values(out, want, std::string(dtype_name(dt)) + " " + layout_name(layout));
-        }
-      }
+  for_each_case(kDTypes, {0, 1, 2, -1}, 3, [&](const Case& c) {
+    Tensor x = with_layout(sample(shape, c.dtype, 1), c.layout);
+    for (DType index_dt : {DType::i64, DType::i32}) {
+      Tensor index = sample_index({7}, shape[size_t(c.d)], 2, index_dt);  // repeats are likely
+      Tensor out = ops::index_select(x, c.dim, index);
+      EXPECT_EQ(out.dtype(), c.dtype);
+      expect_same_values(out, reference(with_dim(shape, c.d, 7), [&](const std::vector<int64_t>& i) {
+                           return x.at(with_dim(i, c.d, int64_t(index.at({i[size_t(c.d)]}))));
+                         }));
+    }
+  });
 }
 
 TEST(IndexSelect, StridedIndexExpandedInputEmptyAndScalar) {
@@ -66,21 +62,17 @@ TEST(IndexSelect, BadInputsNameOpValueAndRange) {
 
 TEST(Gather, MatchesLoopForEveryDimDtypeAndLayout) {
   const Shape shape{3, 4, 5};
-  for (DType dt : {DType::f32, DType::bf16, DType::i64, DType::u8, DType::b8})
-    for (Layout layout : all_layouts())
-      for (int64_t dim : {0, 1, -1}) {
-        const int64_t d = dim < 0 ? dim + 3 : dim;
-        Tensor x = with_layout(sample(shape, dt, 6), layout);
-        Shape index_shape{2, 3, 4};  // smaller than x outside dim, larger along it
-        index_shape[size_t(d)] = 6;
-        Tensor index = with_layout(sample_index(index_shape, shape[size_t(d)], 7), layout);
-        Tensor out = ops::gather(x, dim, index);
-        EXPECT_EQ(out.dtype(), dt);
-        Tensor want = reference(index_shape, [&](const std::vector<int64_t>& i) {
-          return x.at(with_dim(i, d, int64_t(index.at(i))));
-        });
-        expect_same_values(out, want, std::string(dtype_name(dt)) + " " + layout_name(layout));
-      }
+  for_each_case({DType::f32, DType::bf16, DType::i64, DType::u8, DType::b8}, {0, 1, -1}, 3, [&](const Case& c) {
+    Tensor x = with_layout(sample(shape, c.dtype, 6), c.layout);
+    // smaller than x outside dim, larger along it
+    const Shape index_shape = with_dim({2, 3, 4}, c.d, 6);
+    Tensor index = with_layout(sample_index(index_shape, shape[size_t(c.d)], 7), c.layout);
+    Tensor out = ops::gather(x, c.dim, index);
+    EXPECT_EQ(out.dtype(), c.dtype);
+    expect_same_values(out, reference(index_shape, [&](const std::vector<int64_t>& i) {
+                         return x.at(with_dim(i, c.d, int64_t(index.at(i))));
+                       }));
+  });
 }
 
 TEST(Gather, ExpandedIndexInt32AndEmpty) {
@@ -118,23 +110,19 @@ Tensor scatter_reference(const Tensor& x, int64_t d, const Tensor& index, const 
 
 TEST(Scatter, ScatterAndScatterAddMatchLoop) {
   const Shape shape{4, 5, 3};
-  for (DType dt : {DType::f32, DType::f64, DType::bf16, DType::i32, DType::i64})
-    for (Layout layout : all_layouts())
-      for (int64_t dim : {0, 1, -1}) {
-        const int64_t d = dim < 0 ? dim + 3 : dim;
-        Tensor x = with_layout(sample(shape, dt, 11), layout);
-        Shape index_shape{3, 4, 2};
-        index_shape[size_t(d)] = 6;  // more entries than the dim has: repeats are certain
-        Tensor index = with_layout(sample_index(index_shape, shape[size_t(d)], 12), layout);
-        Shape src_shape = index_shape;
-        for (auto& s : src_shape) ++s;  // src may be larger than index
-        Tensor src = with_layout(sample(src_shape, dt, 13), layout);
-        const std::string what = std::string(dtype_name(dt)) + " " + layout_name(layout);
-        Tensor x_before = ops::clone(x);
-        expect_same_values(ops::scatter(x, dim, index, src), scatter_reference(x, d, index, src, false), what);
-        expect_same_values(ops::scatter_add(x, dim, index, src), scatter_reference(x, d, index, src, true), what);
-        expect_same_values(x, x_before, "x must stay unchanged");
-      }
+  for_each_case({DType::f32, DType::f64, DType::bf16, DType::i32, DType::i64}, {0, 1, -1}, 3, [&](const Case& c) {
+    Tensor x = with_layout(sample(shape, c.dtype, 11), c.layout);
+    // more entries along dim than the dim has: repeats are certain
+    const Shape index_shape = with_dim({3, 4, 2}, c.d, 6);
+    Tensor index = with_layout(sample_index(index_shape, shape[size_t(c.d)], 12), c.layout);
+    Shape src_shape = index_shape;
+    for (auto& s : src_shape) ++s;  // src may be larger than index
+    Tensor src = with_layout(sample(src_shape, c.dtype, 13), c.layout);
+    Tensor x_before = ops::clone(x);
+    expect_same_values(ops::scatter(x, c.dim, index, src), scatter_reference(x, c.d, index, src, false));
+    expect_same_values(ops::scatter_add(x, c.dim, index, src), scatter_reference(x, c.d, index, src, true));
+    expect_same_values(x, x_before, "x must stay unchanged");
+  });
 }
 
 TEST(Scatter, BoolAddIsLogicalOrAndU8Wraps) {
@@ -162,19 +150,15 @@ TEST(Scatter, BadInputs) {
 
 TEST(IndexAdd, MatchesLoopWithRepeatedIndices) {
   const Shape shape{4, 5, 3};
-  for (DType dt : {DType::f32, DType::bf16, DType::i64, DType::u8})
-    for (Layout layout : all_layouts())
-      for (int64_t dim : {0, 1, -1}) {
-        const int64_t d = dim < 0 ? dim + 3 : dim;
-        Tensor x = with_layout(sample(shape, dt, 14), layout);
-        Tensor index = sample_index({6}, shape[size_t(d)], 15, DType::i32);
-        Tensor src = with_layout(sample(with_dim(shape, d, 6), dt, 16), layout);
-        Tensor index_like_src = reference(src.shape(), [&](const std::vector<int64_t>& i) {
-          return index.at({i[size_t(d)]});
-        });
-        expect_same_values(ops::index_add(x, dim, index, src), scatter_reference(x, d, index_like_src, src, true),
-                           std::string(dtype_name(dt)) + " " + layout_name(layout));
-      }
+  for_each_case({DType::f32, DType::bf16, DType::i64, DType::u8}, {0, 1, -1}, 3, [&](const Case& c) {
+    Tensor x = with_layout(sample(shape, c.dtype, 14), c.layout);
+    Tensor index = sample_index({6}, shape[size_t(c.d)], 15, DType::i32);
+    Tensor src = with_layout(sample(with_dim(shape, c.d, 6), c.dtype, 16), c.layout);
+    Tensor index_like_src = reference(src.shape(), [&](const std::vector<int64_t>& i) {
+      return index.at({i[size_t(c.d)]});
+    });
+    expect_same_values(ops::index_add(x, c.dim, index, src), scatter_reference(x, c.d, index_like_src, src, true));
+  });
 }
 
 TEST(IndexAdd, Bf16RoundsEveryAddLikeTorch) {

@@ -5,28 +5,24 @@ using namespace cj;
 using namespace cj::testing;
 
 TEST(Cat, MatchesLoopAlongEveryDimAndLayout) {
-  for (DType dt : {DType::f32, DType::bf16, DType::i32, DType::u8, DType::b8})
-    for (Layout layout : all_layouts())
-      for (int64_t dim : {0, 1, 2, -1}) {
-        const int64_t d = dim < 0 ? dim + 3 : dim;
-        std::vector<Tensor> xs;
-        for (int64_t n : {2, 1, 3}) {
-          Shape s{2, 3, 4};
-          s[size_t(d)] = n;
-          xs.push_back(with_layout(sample(s, dt, uint32_t(30 + n)), layout));
-        }
-        Shape s{2, 3, 4};
-        s[size_t(d)] = 1;
-        xs.push_back(ops::expand(sample({1, 1, 1}, dt, 34), s));  // a broadcast (stride 0) input
-        Tensor out = ops::cat(xs, dim);
-        EXPECT_EQ(out.dtype(), dt);
-        Tensor want = reference(out.shape(), [&](std::vector<int64_t> i) {
-          size_t k = 0;
-          while (i[size_t(d)] >= xs[k].size(d)) i[size_t(d)] -= xs[k++].size(d);
-          return xs[k].at(i);
-        });
-        expect_same_values(out, want, std::string(dtype_name(dt)) + " " + layout_name(layout));
-      }
+  for_each_case({DType::f32, DType::bf16, DType::i32, DType::u8, DType::b8}, {0, 1, 2, -1}, 3, [](const Case& c) {
+    std::vector<Tensor> xs;
+    for (int64_t n : {2, 1, 3}) {
+      Shape s{2, 3, 4};
+      s[size_t(c.d)] = n;
+      xs.push_back(with_layout(sample(s, c.dtype, uint32_t(30 + n)), c.layout));
+    }
+    Shape s{2, 3, 4};
+    s[size_t(c.d)] = 1;
+    xs.push_back(ops::expand(sample({1, 1, 1}, c.dtype, 34), s));  // a broadcast (stride 0) input
+    Tensor out = ops::cat(xs, c.dim);
+    EXPECT_EQ(out.dtype(), c.dtype);
+    expect_same_values(out, reference(out.shape(), [&](std::vector<int64_t> i) {
+                         size_t k = 0;
+                         while (i[size_t(c.d)] >= xs[k].size(c.d)) i[size_t(c.d)] -= xs[k++].size(c.d);
+                         return xs[k].at(i);
+                       }));
+  });
 }
 
 TEST(Cat, PromotesDtypesLikeTorch) {
@@ -40,10 +36,10 @@ TEST(Cat, PromotesDtypesLikeTorch) {
   EXPECT_EQ(u.dtype(), DType::u8);
   EXPECT_EQ(to_vector<int64_t>(u), (std::vector<int64_t>{1, 2, 1}));
   // Pairs checked against torch.cat([...]).dtype
-  struct Case { DType a, b, want; };
-  for (Case c : {Case{DType::u8, DType::i32, DType::i32}, Case{DType::i32, DType::i64, DType::i64},
-                 Case{DType::i64, DType::f16, DType::f16}, Case{DType::bf16, DType::f64, DType::f64},
-                 Case{DType::b8, DType::b8, DType::b8}, Case{DType::f32, DType::f16, DType::f32}})
+  struct Promotion { DType a, b, want; };
+  for (Promotion c : {Promotion{DType::u8, DType::i32, DType::i32}, Promotion{DType::i32, DType::i64, DType::i64},
+                      Promotion{DType::i64, DType::f16, DType::f16}, Promotion{DType::bf16, DType::f64, DType::f64},
+                      Promotion{DType::b8, DType::b8, DType::b8}, Promotion{DType::f32, DType::f16, DType::f32}})
     EXPECT_EQ(ops::cat({zeros({1}, c.a), zeros({1}, c.b)}, 0).dtype(), c.want)
         << dtype_name(c.a) << " + " << dtype_name(c.b);
 }
@@ -114,8 +110,8 @@ TEST(Split, ViewsWithTorchSizing) {
 TEST(Chunk, MatchesTorchSizes) {
   // [t.shape[0] for t in torch.chunk(torch.zeros(n), chunks)]:
   //   n=5, 4 -> [2, 2, 1];  n=6, 4 -> [2, 2, 2];  n=2, 4 -> [1, 1];  n=0, 3 -> [0, 0, 0]
-  struct Case { int64_t n, chunks; std::vector<int64_t> sizes; };
-  for (const Case& c : {Case{5, 4, {2, 2, 1}}, Case{6, 4, {2, 2, 2}}, Case{2, 4, {1, 1}}, Case{0, 3, {0, 0, 0}}}) {
+  struct Sizes { int64_t n, chunks; std::vector<int64_t> sizes; };
+  for (const Sizes& c : {Sizes{5, 4, {2, 2, 1}}, Sizes{6, 4, {2, 2, 2}}, Sizes{2, 4, {1, 1}}, Sizes{0, 3, {0, 0, 0}}}) {
     std::vector<int64_t> sizes;
     for (const Tensor& t : ops::chunk(zeros({3, c.n}), c.chunks, 1)) sizes.push_back(t.size(1));
     EXPECT_EQ(sizes, c.sizes) << "n=" << c.n << " chunks=" << c.chunks;

@@ -68,22 +68,21 @@ Tensor sample_with_ties(const Shape& shape, DType dt, uint32_t seed) {
 }  // namespace
 
 TEST(Sort, StableWithNaNsForEveryDimDtypeAndLayout) {
-  for (DType dt : {DType::f32, DType::f64, DType::bf16, DType::f16, DType::i32, DType::i64, DType::u8, DType::b8})
-    for (Layout layout : all_layouts())
-      for (int64_t dim : {0, 1, -1})
-        for (bool descending : {false, true}) {
-          const int64_t d = dim < 0 ? dim + 3 : dim;
-          Tensor x = with_layout(sample_with_ties({3, 4, 6}, dt, 41), layout);
-          auto [values, indices] = ops::sort(x, dim, descending);
-          EXPECT_EQ(values.dtype(), dt);
-          EXPECT_EQ(indices.dtype(), DType::i64);
-          auto [want_values, want_indices] = reference_first_k(x, d, x.size(d), descending);
-          const std::string what = std::string(dtype_name(dt)) + " " + layout_name(layout) + " dim " +
-                                   std::to_string(dim) + (descending ? " descending" : " ascending");
-          expect_same_values(values, want_values, what);
-          expect_same_values(indices, want_indices, what);
-          expect_same_values(ops::argsort(x, dim, descending), want_indices, what);
-        }
+  const std::vector<DType> dtypes{DType::f32, DType::f64, DType::bf16, DType::f16,
+                                  DType::i32, DType::i64, DType::u8,   DType::b8};
+  for_each_case(dtypes, {0, 1, -1}, 3, [&](const Case& c) {
+    Tensor x = with_layout(sample_with_ties({3, 4, 6}, c.dtype, 41), c.layout);
+    for (bool descending : {false, true}) {
+      SCOPED_TRACE(descending ? "descending" : "ascending");
+      auto [values, indices] = ops::sort(x, c.dim, descending);
+      EXPECT_EQ(values.dtype(), c.dtype);
+      EXPECT_EQ(indices.dtype(), DType::i64);
+      auto [want_values, want_indices] = reference_first_k(x, c.d, x.size(c.d), descending);
+      expect_same_values(values, want_values);
+      expect_same_values(indices, want_indices);
+      expect_same_values(ops::argsort(x, c.dim, descending), want_indices);
+    }
+  });
 }
 
 TEST(Sort, MatchesTorch) {
@@ -117,21 +116,17 @@ TEST(Sort, EmptyAndScalar) {
 }
 
 TEST(TopK, MatchesReferenceForEveryK) {
-  for (DType dt : {DType::f32, DType::bf16, DType::i64, DType::u8})
-    for (Layout layout : all_layouts())
-      for (int64_t dim : {0, -1})
-        for (bool largest : {true, false}) {
-          const int64_t d = dim < 0 ? dim + 3 : dim;
-          Tensor x = with_layout(sample_with_ties({3, 4, 6}, dt, 42), layout);
-          for (int64_t k : {int64_t(0), int64_t(1), int64_t(2), x.size(d)}) {
-            auto [values, indices] = ops::topk(x, k, dim, largest);
-            auto [want_values, want_indices] = reference_first_k(x, d, k, largest);
-            const std::string what = std::string(dtype_name(dt)) + " " + layout_name(layout) + " k=" +
-                                     std::to_string(k) + (largest ? " largest" : " smallest");
-            expect_same_values(values, want_values, what);
-            expect_same_values(indices, want_indices, what);
-          }
-        }
+  for_each_case({DType::f32, DType::bf16, DType::i64, DType::u8}, {0, -1}, 3, [&](const Case& c) {
+    Tensor x = with_layout(sample_with_ties({3, 4, 6}, c.dtype, 42), c.layout);
+    for (bool largest : {true, false})
+      for (int64_t k : {int64_t(0), int64_t(1), int64_t(2), x.size(c.d)}) {
+        SCOPED_TRACE(std::string(largest ? "largest" : "smallest") + " k=" + std::to_string(k));
+        auto [values, indices] = ops::topk(x, k, c.dim, largest);
+        auto [want_values, want_indices] = reference_first_k(x, c.d, k, largest);
+        expect_same_values(values, want_values);
+        expect_same_values(indices, want_indices);
+      }
+  });
 }
 
 TEST(TopK, MatchesTorch) {
