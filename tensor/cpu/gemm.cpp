@@ -2,9 +2,11 @@
 
 #include <omp.h>
 
-// GCC 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsics
-// when Eigen instantiates them; the whole file is Eigen glue, so silence that one warning here.
+// GCC 12 reports false "(may be) used uninitialized" warnings inside its own AVX-512 intrinsics
+// (`__m512 __Y = __Y;` is its idiom for an undefined register) when Eigen instantiates them; the
+// whole file is Eigen glue, so silence those two warnings here.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <Eigen/Core>
 
 namespace cj::cpu {

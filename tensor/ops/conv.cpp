@@ -27,6 +27,9 @@ struct ConvShape {
   int64_t patch_rows() const { return image_c / groups * geo.kh * geo.kw; }  // K of the GEMM per group
   int64_t grid_size() const { return geo.Ho * geo.Wo; }
   int64_t image_size() const { return geo.H * geo.W; }
+  int64_t image_stride() const { return image_c * image_size(); }  // between images of a batch
+  int64_t grid_stride() const { return grid_c * grid_size(); }
+  int64_t grid_c_per_group() const { return grid_c / groups; }
   bool is_pointwise() const {  // 1x1, stride 1, no padding: the image already is its patch matrix
     return geo.kh == 1 && geo.kw == 1 && geo.sh == 1 && geo.sw == 1 && geo.ph == 0 && geo.pw == 0;
   }
@@ -103,23 +106,28 @@ int64_t image_grain(const ConvShape& s) {
   return std::max<int64_t>(1, (int64_t(1) << 18) / std::max<int64_t>(work, 1));
 }
 
+// The patch matrix (G·K, P) of one image: the image itself for pointwise convolutions, else im2col
+// into `cols` (sized G·K·P by the caller).
+template <typename T>
+const T* patch_matrix(const ConvShape& s, const T* image, std::vector<T>& cols) {
+  if (s.is_pointwise()) return image;
+  cols.resize(s.groups * s.patch_rows() * s.grid_size());
+  cpu::im2col(image, s.geo, cols.data());
+  return cols.data();
+}
+
 // Forward pass "grid = W · patches": grid[n, g] (grid_c/G, P) = W_g (grid_c/G, K) · im2col(image[n])_g (K, P).
 // Used by conv2d's forward and conv_transpose2d's input gradient. W_g rows are contiguous of length K.
 template <typename T>
 void patches_to_grid(const ConvShape& s, const T* image, const T* w, T* grid) {
-  const int64_t G = s.groups, K = s.patch_rows(), P = s.grid_size(), Og = s.grid_c / G;
-  const int64_t image_stride = s.image_c * s.image_size(), grid_stride = s.grid_c * P;
+  const int64_t K = s.patch_rows(), P = s.grid_size(), Og = s.grid_c_per_group();
   cpu::parallel_for(s.N, image_grain(s), [&](int64_t n0, int64_t n1) {
-    std::vector<T> cols(s.is_pointwise() ? 0 : G * K * P);
+    std::vector<T> cols;
     for (int64_t n = n0; n < n1; ++n) {
-      const T* patches = image + n * image_stride;
-      if (!s.is_pointwise()) {
-        cpu::im2col(patches, s.geo, cols.data());
-        patches = cols.data();
-      }
-      for (int64_t g = 0; g < G; ++g)
+      const T* patches = patch_matrix(s, image + n * s.image_stride(), cols);
+      for (int64_t g = 0; g < s.groups; ++g)
         cpu::gemm(false, false, Og, P, K, T(1), w + g * Og * K, K, patches + g * K * P, P, T(0),
-                  grid + n * grid_stride + g * Og * P, P);
+                  grid + n * s.grid_stride() + g * Og * P, P);
     }
   });
 }
@@ -127,14 +135,14 @@ void patches_to_grid(const ConvShape& s, const T* image, const T* w, T* grid) {
 // Backward pass "image += col2im(W_gᵀ · grid_g)": conv2d's input gradient and conv_transpose2d's forward.
 template <typename T>
 void grid_to_image(const ConvShape& s, const T* grid, const T* w, T* image) {
-  const int64_t G = s.groups, K = s.patch_rows(), P = s.grid_size(), Og = s.grid_c / G;
-  const int64_t image_stride = s.image_c * s.image_size(), grid_stride = s.grid_c * P;
+  const int64_t K = s.patch_rows(), P = s.grid_size(), Og = s.grid_c_per_group();
+  const int64_t image_stride = s.image_stride();
   cpu::parallel_for(s.N, image_grain(s), [&](int64_t n0, int64_t n1) {
-    std::vector<T> cols(s.is_pointwise() ? 0 : G * K * P);
+    std::vector<T> cols(s.is_pointwise() ? 0 : s.groups * K * P);
     for (int64_t n = n0; n < n1; ++n) {
       T* target = s.is_pointwise() ? image + n * image_stride : cols.data();
-      for (int64_t g = 0; g < G; ++g)
-        cpu::gemm(true, false, K, P, Og, T(1), w + g * Og * K, K, grid + n * grid_stride + g * Og * P, P, T(0),
+      for (int64_t g = 0; g < s.groups; ++g)
+        cpu::gemm(true, false, K, P, Og, T(1), w + g * Og * K, K, grid + n * s.grid_stride() + g * Og * P, P, T(0),
                   target + g * K * P, P);
       if (!s.is_pointwise()) {
         std::fill(image + n * image_stride, image + (n + 1) * image_stride, T(0));
@@ -148,22 +156,17 @@ void grid_to_image(const ConvShape& s, const T* grid, const T* w, T* image) {
 // in per-chunk partials that are combined in order (reproducible).
 template <typename T>
 void weight_gradient(const ConvShape& s, const T* image, const T* grid, T* gw) {
-  const int64_t G = s.groups, K = s.patch_rows(), P = s.grid_size(), Og = s.grid_c / G;
-  const int64_t image_stride = s.image_c * s.image_size(), grid_stride = s.grid_c * P, wsize = s.grid_c * K;
+  const int64_t K = s.patch_rows(), P = s.grid_size(), Og = s.grid_c_per_group(), wsize = s.grid_c * K;
   const int64_t chunks = cpu::chunk_count(s.N, image_grain(s));
   std::vector<T> partial(std::max<int64_t>(chunks, 1) * wsize, T(0));
   cpu::parallel_chunks(s.N, image_grain(s), [&](int64_t chunk, int64_t n0, int64_t n1) {
-    std::vector<T> cols(s.is_pointwise() ? 0 : G * K * P);
+    std::vector<T> cols;
     T* acc = partial.data() + chunk * wsize;
     for (int64_t n = n0; n < n1; ++n) {
-      const T* patches = image + n * image_stride;
-      if (!s.is_pointwise()) {
-        cpu::im2col(patches, s.geo, cols.data());
-        patches = cols.data();
-      }
-      for (int64_t g = 0; g < G; ++g)
-        cpu::gemm(false, true, Og, K, P, T(1), grid + n * grid_stride + g * Og * P, P, patches + g * K * P, P, T(1),
-                  acc + g * Og * K, K);
+      const T* patches = patch_matrix(s, image + n * s.image_stride(), cols);
+      for (int64_t g = 0; g < s.groups; ++g)
+        cpu::gemm(false, true, Og, K, P, T(1), grid + n * s.grid_stride() + g * Og * P, P, patches + g * K * P, P,
+                  T(1), acc + g * Og * K, K);
     }
   });
   std::fill(gw, gw + wsize, T(0));
