@@ -28,12 +28,12 @@ struct Net : nn::Module {
   }
 };
 
-struct Run {
+struct TrainingRun {
   Generator init, noise;
   Net net;
   nn::AdamW optimizer;
   nn::LRScheduler scheduler;
-  explicit Run(uint64_t init_seed)
+  explicit TrainingRun(uint64_t init_seed)
       : init(init_seed), noise(99), net(init, noise), optimizer(net.parameters(), nn::AdamOptions{}),
         scheduler(optimizer, std::make_shared<nn::CosineSchedule>(10, 2, 0.1, 1e-5)) {}
 
@@ -56,16 +56,16 @@ std::string temp_path(const std::string& name) {
 
 TEST(Checkpoint, ResumeContinuesBitIdentically) {
   const int total = 6, split = 3;
-  Run straight(1);
+  TrainingRun straight(1);
   for (int s = 0; s < total; ++s) straight.step();
 
   const std::string path = temp_path("resume.safetensors");
   {
-    Run first(1);
+    TrainingRun first(1);
     for (int s = 0; s < split; ++s) first.step();
     nn::save_checkpoint(path, first.net, &first.optimizer, split, first.noise, R"({"model": "net", "lr": 0.001})");
   }
-  Run resumed(12345);  // different initial weights and noise: everything must come from the file
+  TrainingRun resumed(12345);  // different initial weights and noise: everything must come from the file
   resumed.noise.set_state(7, 7);
   nn::CheckpointInfo info = nn::load_checkpoint(path, resumed.net, &resumed.optimizer, &resumed.noise);
   resumed.scheduler.set_step(info.step);

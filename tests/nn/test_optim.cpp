@@ -86,7 +86,8 @@ TEST(Schedules, ReferenceValues) {
   nn::CosineWarmupRestartsSchedule restarts(1000, 25, 0.01);
   EXPECT_DOUBLE_EQ(restarts.lr(0, 1e-3), 1e-5);
   EXPECT_DOUBLE_EQ(restarts.lr(25, 1e-3), 1e-3);
-  EXPECT_NEAR(restarts.lr(999, 1e-3), 1e-5, 1e-9);
+  const double pi = std::acos(-1.0);
+  EXPECT_NEAR(restarts.lr(999, 1e-3), 1e-5 + (1e-3 - 1e-5) * (1 + std::cos(pi * 974 / 975)) / 2, 1e-18);
   EXPECT_DOUBLE_EQ(restarts.lr(1000, 1e-3), 1e-5);  // restart
 }
 
