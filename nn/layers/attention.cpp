@@ -83,7 +83,7 @@ MultiheadAttention::Output MultiheadAttention::forward(const Tensor& query, cons
   Tensor q, k, v;
   if (query.is_same(key) && key.is_same(value)) {  // self-attention: one GEMM for all three
     auto qkv = cj::chunk(cj::linear(q_in, in_proj_weight,
-                                    in_proj_bias.defined() ? std::optional<Tensor>(in_proj_bias) : std::nullopt),
+                                    if_defined(in_proj_bias)),
                          3, -1);
     q = qkv[0], k = qkv[1], v = qkv[2];
   } else {

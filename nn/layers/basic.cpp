@@ -18,7 +18,7 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool has_bias, Generat
 Tensor Linear::forward(const Tensor& x) {
   CJ_CHECK(x.dim() >= 1 && x.size(-1) == in_features_, "Linear: input ", x.shape(), " does not end in ",
            in_features_, " features");
-  return cj::linear(x, weight, bias.defined() ? std::optional<Tensor>(bias) : std::nullopt);
+  return cj::linear(x, weight, if_defined(bias));
 }
 
 Embedding::Embedding(int64_t num_embeddings, int64_t embedding_dim, Generator& gen) {
@@ -47,8 +47,7 @@ Tensor LayerNorm::forward(const Tensor& x) {
   bool fits = x.dim() >= n;
   for (int64_t i = 0; fits && i < n; ++i) fits = x.size(x.dim() - n + i) == normalized_shape_[i];
   CJ_CHECK(fits, "LayerNorm: input ", x.shape(), " does not end in normalized_shape ", normalized_shape_);
-  auto opt = [](const Tensor& t) { return t.defined() ? std::optional<Tensor>(t) : std::nullopt; };
-  return cj::layer_norm(x, normalized_shape_, opt(weight), opt(bias), eps_);
+  return cj::layer_norm(x, normalized_shape_, if_defined(weight), if_defined(bias), eps_);
 }
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {

@@ -31,8 +31,6 @@ void check_input(const Tensor& x, int64_t dims, int64_t channels, const char* wh
            " channels in dim 1, got ", x.shape());
 }
 
-std::optional<Tensor> opt(const Tensor& t) { return t.defined() ? std::optional<Tensor>(t) : std::nullopt; }
-
 }  // namespace
 
 Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, Conv2dOptions o, Generator& gen)
@@ -45,7 +43,7 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, Conv2dOptions o, Gener
 
 Tensor Conv2d::forward(const Tensor& x) {
   check_input(x, 4, in_channels_, "Conv2d");
-  return cj::conv2d(x, weight, opt(bias), params_);
+  return cj::conv2d(x, weight, if_defined(bias), params_);
 }
 
 ConvTranspose2d::ConvTranspose2d(int64_t in_channels, int64_t out_channels, Conv2dOptions o, Generator& gen)
@@ -61,7 +59,7 @@ ConvTranspose2d::ConvTranspose2d(int64_t in_channels, int64_t out_channels, Conv
 
 Tensor ConvTranspose2d::forward(const Tensor& x) {
   check_input(x, 4, in_channels_, "ConvTranspose2d");
-  return cj::conv_transpose2d(x, weight, opt(bias), params_);
+  return cj::conv_transpose2d(x, weight, if_defined(bias), params_);
 }
 
 Conv1d::Conv1d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride, int64_t padding,
@@ -80,7 +78,7 @@ Conv1d::Conv1d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, i
 Tensor Conv1d::forward(const Tensor& x) {
   check_input(x, 3, in_channels_, "Conv1d");
   // (N, C, L) -> (N, C, 1, L) with weight (O, C, 1, k): a 2-d convolution of height 1.
-  Tensor y = cj::conv2d(cj::unsqueeze(x, 2), cj::unsqueeze(weight, 2), opt(bias), params_);
+  Tensor y = cj::conv2d(cj::unsqueeze(x, 2), cj::unsqueeze(weight, 2), if_defined(bias), params_);
   return cj::squeeze(y, 2);
 }
 

@@ -28,9 +28,8 @@ Tensor GRUCell::forward(const Tensor& x, const std::optional<Tensor>& h_in) {
   Tensor h = h_in ? *h_in : zeros({B, hidden_size_}, {x.dtype(), x.device()});
   CJ_CHECK(h.dim() == 2 && h.size(0) == B && h.size(1) == hidden_size_, "GRUCell: hidden ", h.shape(),
            " should be (", B, ", ", hidden_size_, ")");
-  auto opt = [](const Tensor& t) { return t.defined() ? std::optional<Tensor>(t) : std::nullopt; };
-  auto gi = cj::chunk(cj::linear(x, weight_ih, opt(bias_ih)), 3, 1);  // each (B, H): r, z, n
-  auto gh = cj::chunk(cj::linear(h, weight_hh, opt(bias_hh)), 3, 1);
+  auto gi = cj::chunk(cj::linear(x, weight_ih, if_defined(bias_ih)), 3, 1);  // each (B, H): r, z, n
+  auto gh = cj::chunk(cj::linear(h, weight_hh, if_defined(bias_hh)), 3, 1);
   Tensor r = cj::sigmoid(cj::add(gi[0], gh[0]));
   Tensor z = cj::sigmoid(cj::add(gi[1], gh[1]));
   Tensor n = cj::tanh(cj::add(gi[2], cj::mul(r, gh[2])));
