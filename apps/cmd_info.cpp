@@ -17,6 +17,7 @@ extern "C" {
 #include "apps/cli.hpp"
 #include "tensor/dtype.hpp"
 #ifdef CJ_WITH_CUDA
+#include "cuda/allocator.hpp"
 #include "cuda/device.hpp"
 #endif
 
@@ -70,6 +71,7 @@ nlohmann::json collect() {
                        {"memory_gib", d.total_memory / double(1 << 30)},
                        {"multiprocessors", d.multiprocessors}});
   cuda_none = q.why_none;
+  if (!q.devices.empty()) j["cuda_allocator"] = cuda::format_stats(cuda::memory_stats());
 #endif
   j["devices"] = devices;
   if (!cuda_none.empty()) j["cuda_devices"] = cuda_none;
@@ -113,6 +115,8 @@ void print_text(const nlohmann::json& j) {
     std::cout << "\n";
   }
   if (j.contains("cuda_devices")) std::cout << "  cuda: " << j["cuda_devices"].get<std::string>() << "\n";
+  if (j.contains("cuda_allocator"))
+    std::cout << "cuda allocator: " << j["cuda_allocator"].get<std::string>() << "\n";
   std::cout << "dtypes:    ";
   for (const auto& d : j["dtypes"]) std::cout << d.get<std::string>() << " ";
   std::cout << "\nlibraries:\n";

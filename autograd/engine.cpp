@@ -27,14 +27,15 @@ Root make_root(const Tensor& output, const Tensor& grad, const char* api) {
   std::shared_ptr<Node> node = gradient_edge(output);
   Tensor g = grad;
   if (!g.defined()) {
-    CJ_CHECK(output.numel() == 1, api, ": the gradient can be omitted only for a one-element output, but the output of ",
-             node->name(), " has shape ", output.shape(), " (pass the output's gradient)");
+    CJ_CHECK(output.numel() == 1, api,
+             ": the gradient can be omitted only for a one-element output, but the output of ", node->name(),
+             " has shape ", output.shape(), " (pass the output's gradient)");
     g = ones_like(output);
   } else {
     CJ_CHECK(g.shape() == output.shape(), api, ": gradient of shape ", g.shape(), " given for the output of ",
              node->name(), ", which has shape ", output.shape());
-    CJ_CHECK(is_floating(g.dtype()), api, ": the gradient for the output of ", node->name(),
-             " must be floating, got ", dtype_name(g.dtype()));
+    CJ_CHECK(is_floating(g.dtype()), api, ": the gradient for the output of ", node->name(), " must be floating, got ",
+             dtype_name(g.dtype()));
     g = ops::to(g, output.dtype());
   }
   return {std::move(node), std::move(g)};
@@ -43,8 +44,8 @@ Root make_root(const Tensor& output, const Tensor& grad, const char* api) {
 // Runs the backward from `roots`. With `captures` (the grad() API), the gradient arriving at each
 // captured node is returned in its slot and leaves are left alone; otherwise leaf gradients are
 // accumulated into .grad once the whole pass has succeeded.
-void run_backward(const std::vector<Root>& roots, bool retain_graph,
-                  const std::vector<std::shared_ptr<Node>>* captures, std::vector<Tensor>* captured) {
+void run_backward(const std::vector<Root>& roots, bool retain_graph, const std::vector<std::shared_ptr<Node>>* captures,
+                  std::vector<Tensor>* captured) {
   // 1. Discover the graph and count, per node, the edges that will bring it a gradient.
   std::unordered_map<Node*, int64_t> pending_inputs;
   std::vector<Node*> order;  // discovery order, for releasing afterwards

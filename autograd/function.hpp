@@ -39,6 +39,9 @@ std::shared_ptr<Node> record(const char* op, const Tensor& out, const std::vecto
   return record_node(op, out, inputs, saved, BackwardFn(std::forward<F>(backward)));
 }
 
+// Dtype and device of t: gradients and their helper tensors are made where t lives.
+inline TensorOptions options_of(const Tensor& t) { return {t.dtype(), t.device()}; }
+
 // An optional tensor (bias, mask) as a possibly-undefined Tensor, for input and saved lists.
 inline Tensor or_undefined(const std::optional<Tensor>& t) { return t ? *t : Tensor(); }
 

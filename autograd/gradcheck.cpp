@@ -57,6 +57,7 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
   std::vector<bool> checked;
   bool any_checked = false;
   for (const Tensor& in : inputs) {
+    CJ_CHECK(!in.defined() || in.is_cpu(), "gradcheck: runs on CPU tensors, got an input on ", in.device().str());
     bool check = in.defined() && in.requires_grad();
     Tensor x = in.defined() && is_floating(in.dtype()) ? ops::clone(ops::to(in, DType::f64)) : in;
     if (check) x.requires_grad_(true);
@@ -117,7 +118,8 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
         result.ok = false;
       }
     }
-    if (failures > 0) counts << "; input " << i << ": " << failures << " of " << x.numel() << " elements out of tolerance";
+    if (failures > 0)
+      counts << "; input " << i << ": " << failures << " of " << x.numel() << " elements out of tolerance";
   }
   result.message = worst + counts.str();
   return result;

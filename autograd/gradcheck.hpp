@@ -21,7 +21,6 @@ struct GradcheckResult {
 // element by element with (f(x + eps e_j) - f(x - eps e_j)) / 2eps; an element fails when
 // |analytic - numeric| > atol + rtol * |numeric|.
 GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
-                          const std::vector<Tensor>& inputs, double eps = 1e-6, double atol = 1e-5,
-                          double rtol = 1e-3);
+                          const std::vector<Tensor>& inputs, double eps = 1e-6, double atol = 1e-5, double rtol = 1e-3);
 
 }  // namespace cj

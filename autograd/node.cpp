@@ -36,7 +36,8 @@ void Node::save(const Tensor& t) {
 }
 
 Tensor Node::saved(std::size_t i) const {
-  CJ_CHECK(!released_, name_, ": its saved tensors were already freed by a backward pass (pass retain_graph=true "
+  CJ_CHECK(!released_, name_,
+           ": its saved tensors were already freed by a backward pass (pass retain_graph=true "
            "to backward through the graph a second time)");
   CJ_CHECK(i < saved_.size(), name_, ": saved tensor ", i, " requested, only ", saved_.size(), " saved");
   const Saved& s = saved_[i];

@@ -11,3 +11,12 @@
       ::cj::fail("CUDA error in ", #call, ": ", cudaGetErrorString(cj_err_), " (",   \
                  __FILE__, ":", __LINE__, ")");                                      \
   } while (0)
+
+// After a kernel launch: a bad configuration (grid too large, too much shared memory) shows up
+// here, named after the op that launched it.
+#define CJ_CUDA_CHECK_LAUNCH(op)                                                     \
+  do {                                                                               \
+    cudaError_t cj_err_ = cudaGetLastError();                                        \
+    if (cj_err_ != cudaSuccess)                                                      \
+      ::cj::fail(op, ": CUDA kernel launch failed: ", cudaGetErrorString(cj_err_));  \
+  } while (0)

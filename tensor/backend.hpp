@@ -36,8 +36,10 @@ Sig* lookup(DeviceType device, const char* op) {
 // a CPU tensor. Sig names the op's function type; the arguments are passed through unchanged.
 #define CJ_FORWARD_TO_DEVICE(Sig, op, first, ...)                                     \
   do {                                                                                \
-    if (!(first).is_cpu()) {                                                          \
-      static Sig* cj_device_fn_ = ::cj::backend::lookup<Sig>((first).device().type, op); \
+    if ((first).defined() && !(first).is_cpu()) { /* undefined: the op names it */     \
+      using cj_device_sig_ = Sig; /* a function type may be spelled out: Tensor(const Tensor&) */ \
+      static cj_device_sig_* cj_device_fn_ =                                          \
+          ::cj::backend::lookup<cj_device_sig_>((first).device().type, op);           \
       return cj_device_fn_(__VA_ARGS__);                                              \
     }                                                                                 \
   } while (0)

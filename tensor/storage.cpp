@@ -35,7 +35,7 @@ Allocator* allocator_for(DeviceType type) {
   static CpuAllocator cpu;
   if (type == DeviceType::cpu) return g_allocators[0] ? g_allocators[0] : &cpu;
   Allocator* a = g_allocators[static_cast<int>(type)];
-  CJ_CHECK(a != nullptr, "no allocator for device type cuda: this build has no CUDA backend, or it was not initialised");
+  CJ_CHECK(a != nullptr, "cuda tensors: this build has no CUDA backend (it is compiled when nvcc is found; configure with -DCJ_CUDA=ON to insist)");
   return a;
 }
 

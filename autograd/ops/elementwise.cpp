@@ -34,7 +34,8 @@ Tensor abs(const Tensor& x) {
 }
 
 Tensor sign(const Tensor& x) {
-  return unary("sign", x, ops::sign(x), 0, [](const Tensor& gy, const Tensor&, const Tensor&) { return zeros_like(gy); });
+  return unary("sign", x, ops::sign(x), 0,
+               [](const Tensor& gy, const Tensor&, const Tensor&) { return zeros_like(gy); });
 }
 
 Tensor exp(const Tensor& x) {
@@ -69,9 +70,8 @@ Tensor rsqrt(const Tensor& x) {  // -x^(-3/2) / 2 = -y^3 / 2
 }
 
 Tensor reciprocal(const Tensor& x) {  // -1/x^2 = -y^2
-  return unary("reciprocal", x, ops::reciprocal(x), keep_y, [](const Tensor& gy, const Tensor&, const Tensor& y) {
-    return ops::mul(gy, ops::neg(ops::square(y)));
-  });
+  return unary("reciprocal", x, ops::reciprocal(x), keep_y,
+               [](const Tensor& gy, const Tensor&, const Tensor& y) { return ops::mul(gy, ops::neg(ops::square(y))); });
 }
 
 Tensor square(const Tensor& x) {
@@ -113,18 +113,20 @@ Tensor relu(const Tensor& x) {
 }
 
 Tensor gelu(const Tensor& x, GeluApprox approx) {
-  return unary("gelu", x, ops::gelu(x, approx), keep_x,
-               [approx](const Tensor& gy, const Tensor& x, const Tensor&) { return ops::gelu_backward(gy, x, approx); });
+  return unary("gelu", x, ops::gelu(x, approx), keep_x, [approx](const Tensor& gy, const Tensor& x, const Tensor&) {
+    return ops::gelu_backward(gy, x, approx);
+  });
 }
 
 Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> max) {
   // The gradient passes where x is inside [min, max] (bounds included, as torch).
-  return unary("clamp", x, ops::clamp(x, min, max), keep_x, [min, max](const Tensor& gy, const Tensor& x, const Tensor&) {
-    Tensor inside;
-    if (min) inside = ops::ge(x, *min);
-    if (max) inside = inside.defined() ? ops::logical_and(inside, ops::le(x, *max)) : ops::le(x, *max);
-    return inside.defined() ? ops::mul(gy, inside) : gy;
-  });
+  return unary("clamp", x, ops::clamp(x, min, max), keep_x,
+               [min, max](const Tensor& gy, const Tensor& x, const Tensor&) {
+                 Tensor inside;
+                 if (min) inside = ops::ge(x, *min);
+                 if (max) inside = inside.defined() ? ops::logical_and(inside, ops::le(x, *max)) : ops::le(x, *max);
+                 return inside.defined() ? ops::mul(gy, inside) : gy;
+               });
 }
 
 // ---- binary -----------------------------------------------------------------------------------
@@ -174,7 +176,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {  // d/da = b a^(b-1), d/db = y lo
     Tensor ga, gb;
     if (n.needs_grad(0)) ga = sum_to(ops::mul(gy, ops::mul(b, ops::pow(a, ops::sub(b, 1)))), n.inputs[0].shape);
     if (n.needs_grad(1)) {
-      Tensor log_a = ops::where(ops::eq(a, 0), zeros({}, gy.dtype()), ops::log(a));
+      Tensor log_a = ops::where(ops::eq(a, 0), zeros({}, options_of(gy)), ops::log(a));
       gb = sum_to(ops::mul(gy, ops::mul(n.saved(2), log_a)), n.inputs[1].shape);
     }
     return {ga, gb};
@@ -209,15 +211,18 @@ Tensor sub(const Tensor& a, Scalar b) {
 }
 
 Tensor rsub(const Tensor& a, Scalar b) {
-  return unary("rsub", a, ops::rsub(a, b), 0, [](const Tensor& gy, const Tensor&, const Tensor&) { return ops::neg(gy); });
+  return unary("rsub", a, ops::rsub(a, b), 0,
+               [](const Tensor& gy, const Tensor&, const Tensor&) { return ops::neg(gy); });
 }
 
 Tensor mul(const Tensor& a, Scalar b) {
-  return unary("mul", a, ops::mul(a, b), 0, [b](const Tensor& gy, const Tensor&, const Tensor&) { return ops::mul(gy, b); });
+  return unary("mul", a, ops::mul(a, b), 0,
+               [b](const Tensor& gy, const Tensor&, const Tensor&) { return ops::mul(gy, b); });
 }
 
 Tensor div(const Tensor& a, Scalar b) {
-  return unary("div", a, ops::div(a, b), 0, [b](const Tensor& gy, const Tensor&, const Tensor&) { return ops::div(gy, b); });
+  return unary("div", a, ops::div(a, b), 0,
+               [b](const Tensor& gy, const Tensor&, const Tensor&) { return ops::div(gy, b); });
 }
 
 Tensor pow(const Tensor& a, Scalar exponent) {  // e a^(e-1)
@@ -230,7 +235,7 @@ Tensor pow(const Tensor& a, Scalar exponent) {  // e a^(e-1)
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor y = ops::where(cond, a, b);
   record("where", y, {a, b}, {cond}, [](Node& n, const Tensor& gy) -> Grads {
-    Tensor cond = n.saved(0), zero = zeros({}, gy.dtype());
+    Tensor cond = n.saved(0), zero = zeros({}, options_of(gy));
     return {n.needs_grad(0) ? sum_to(ops::where(cond, gy, zero), n.inputs[0].shape) : Tensor(),
             n.needs_grad(1) ? sum_to(ops::where(cond, zero, gy), n.inputs[1].shape) : Tensor()};
   });

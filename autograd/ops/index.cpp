@@ -14,7 +14,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   // Rows picked more than once receive the sum of their gradients.
   Tensor y = ops::index_select(x, dim, index);
   record("index_select", y, {x}, {index}, [dim](Node& n, const Tensor& gy) -> Grads {
-    return {ops::index_add(zeros(n.inputs[0].shape, gy.dtype()), dim, n.saved(0), gy)};
+    return {ops::index_add(zeros(n.inputs[0].shape, options_of(gy)), dim, n.saved(0), gy)};
   });
   return y;
 }
@@ -22,7 +22,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   Tensor y = ops::gather(x, dim, index);
   record("gather", y, {x}, {index}, [dim](Node& n, const Tensor& gy) -> Grads {
-    return {ops::scatter_add(zeros(n.inputs[0].shape, gy.dtype()), dim, n.saved(0), gy)};
+    return {ops::scatter_add(zeros(n.inputs[0].shape, options_of(gy)), dim, n.saved(0), gy)};
   });
   return y;
 }
@@ -32,7 +32,7 @@ Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& 
   Tensor y = ops::scatter(x, dim, index, src);
   record("scatter", y, {x, src}, {index}, [dim](Node& n, const Tensor& gy) -> Grads {
     Tensor index = n.saved(0);
-    return {n.needs_grad(0) ? ops::scatter(gy, dim, index, zeros(index.shape(), gy.dtype())) : Tensor(),
+    return {n.needs_grad(0) ? ops::scatter(gy, dim, index, zeros(index.shape(), options_of(gy))) : Tensor(),
             n.needs_grad(1) ? ops::gather(gy, dim, index) : Tensor()};
   });
   return y;
@@ -69,8 +69,9 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
   record("masked_select", y, {x}, {mask}, [](Node& n, const Tensor& gy) -> Grads {
     Tensor mask = n.saved(0);
     Shape full = broadcast_shapes(n.inputs[0].shape, mask.shape(), "masked_select");
-    Tensor positions = ops::masked_select(ops::reshape(arange(shape_numel(full)), full), mask);
-    Tensor flat = ops::index_add(zeros({shape_numel(full)}, gy.dtype()), 0, positions, gy);
+    Tensor positions =
+        ops::masked_select(ops::reshape(arange(shape_numel(full), {DType::i64, gy.device()}), full), mask);
+    Tensor flat = ops::index_add(zeros({shape_numel(full)}, options_of(gy)), 0, positions, gy);
     return {sum_to(ops::reshape(flat, full), n.inputs[0].shape)};
   });
   return y;
@@ -172,11 +173,12 @@ Tensor embedding(const Tensor& weight, const Tensor& index) {
 
 namespace {
 // topk/sort values: each value's gradient goes back to the position its index names.
-std::pair<Tensor, Tensor> record_picked(const char* op, const Tensor& x, std::pair<Tensor, Tensor> result, int64_t dim) {
+std::pair<Tensor, Tensor> record_picked(const char* op, const Tensor& x, std::pair<Tensor, Tensor> result,
+                                        int64_t dim) {
   int64_t d = wrap_dim(dim, x.dim() == 0 ? 1 : x.dim(), op);
   record(op, result.first, {x}, {result.second}, [d](Node& n, const Tensor& gy) -> Grads {
     if (gy.dim() == 0) return {gy};
-    return {ops::scatter(zeros(n.inputs[0].shape, gy.dtype()), d, n.saved(0), gy)};
+    return {ops::scatter(zeros(n.inputs[0].shape, options_of(gy)), d, n.saved(0), gy)};
   });
   return result;
 }

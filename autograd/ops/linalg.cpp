@@ -14,7 +14,8 @@ Tensor mT(const Tensor& t) { return ops::transpose(t, -1, -2); }  // matrix tran
 
 // mm, bmm and matmul share one rule, ga = gy bᵀ and gb = aᵀ gy, with the op's own product; matmul's
 // batch dims broadcast, so each gradient is summed back to its input's shape (a no-op otherwise).
-Tensor record_product(const char* op, const Tensor& a, const Tensor& b, Tensor (*product)(const Tensor&, const Tensor&)) {
+Tensor record_product(const char* op, const Tensor& a, const Tensor& b,
+                      Tensor (*product)(const Tensor&, const Tensor&)) {
   Tensor y = product(a, b);
   record(op, y, {a, b}, {keep_if_needed(a, b), keep_if_needed(b, a)}, [product](Node& n, const Tensor& gy) -> Grads {
     return {n.needs_grad(0) ? sum_to(product(gy, mT(n.saved(1))), n.inputs[0].shape) : Tensor(),

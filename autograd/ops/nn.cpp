@@ -11,9 +11,9 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const std::opt
   record("layer_norm", r.out, {x, or_undefined(weight), or_undefined(bias)}, {x, r.mean, r.rstd, or_undefined(weight)},
          [normalized_shape, has_bias](Node& n, const Tensor& gy) -> Grads {
            Tensor w = n.saved(3);
-           ops::LayerNormGrads g = ops::layer_norm_backward(gy, n.saved(0), n.saved(1), n.saved(2), normalized_shape,
-                                                            w.defined() ? std::optional<Tensor>(w) : std::nullopt,
-                                                            has_bias);
+           ops::LayerNormGrads g =
+               ops::layer_norm_backward(gy, n.saved(0), n.saved(1), n.saved(2), normalized_shape,
+                                        w.defined() ? std::optional<Tensor>(w) : std::nullopt, has_bias);
            return {n.needs_grad(0) ? g.gx : Tensor(), n.needs_grad(1) ? g.gweight : Tensor(),
                    n.needs_grad(2) ? g.gbias : Tensor()};
          });
@@ -46,8 +46,7 @@ Tensor record_conv(const char* op, const Tensor& x, const Tensor& w, const std::
   const bool has_bias = b.has_value();
   record(op, y, {x, w, or_undefined(b)}, {x, w}, [p, has_bias, backward](Node& n, const Tensor& gy) -> Grads {
     ops::ConvGrads g = backward(gy, n.saved(0), n.saved(1), has_bias, p);
-    return {n.needs_grad(0) ? g.gx : Tensor(), n.needs_grad(1) ? g.gw : Tensor(),
-            n.needs_grad(2) ? g.gb : Tensor()};
+    return {n.needs_grad(0) ? g.gx : Tensor(), n.needs_grad(1) ? g.gw : Tensor(), n.needs_grad(2) ? g.gb : Tensor()};
   });
   return y;
 }
@@ -63,9 +62,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const std::optional<Te
 
 Tensor interpolate(const Tensor& x, const InterpolateParams& p) {
   Tensor y = ops::interpolate(x, p);
-  record("interpolate", y, {x}, {}, [p](Node& n, const Tensor& gy) -> Grads {
-    return {ops::interpolate_backward(gy, n.inputs[0].shape, p)};
-  });
+  record("interpolate", y, {x}, {},
+         [p](Node& n, const Tensor& gy) -> Grads { return {ops::interpolate_backward(gy, n.inputs[0].shape, p)}; });
   return y;
 }
 

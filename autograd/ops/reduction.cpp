@@ -70,12 +70,12 @@ Tensor prod(const Tensor& x, const Dims& dims, bool keepdim) {
     Tensor x = n.saved(0);
     const Shape& xs = x.shape();
     Tensor is_zero = ops::eq(x, 0);
-    Tensor safe_x = ops::where(is_zero, ones({}, x.dtype()), x);  // zeros replaced by 1
+    Tensor safe_x = ops::where(is_zero, ones({}, options_of(x)), x);  // zeros replaced by 1
     Tensor nonzero_prod = expand_back(ops::prod(safe_x, rd, true), xs, rd, true);
     Tensor zeros_in_slice = expand_back(ops::sum(is_zero, rd, true), xs, rd, true);
     Tensor the_only_zero = ops::logical_and(ops::eq(zeros_in_slice, 1), is_zero);
     Tensor others = ops::where(ops::eq(zeros_in_slice, 0), ops::div(nonzero_prod, safe_x),
-                               ops::where(the_only_zero, nonzero_prod, zeros({}, x.dtype())));
+                               ops::where(the_only_zero, nonzero_prod, zeros({}, options_of(x))));
     return {ops::mul(expand_back(gy, xs, rd, keepdim), others)};
   });
   return y;
@@ -89,8 +89,8 @@ Tensor extremum_all(const char* op, const Tensor& x, const Dims& dims, bool keep
   record(op, y, {x}, {x, y}, [rd, keepdim](Node& n, const Tensor& gy) -> Grads {
     Tensor x = n.saved(0);
     Tensor hit = ops::eq(x, expand_back(n.saved(1), x.shape(), rd, keepdim));
-    Tensor share = ops::div(expand_back(gy, x.shape(), rd, keepdim),
-                            expand_back(ops::sum(hit, rd, true), x.shape(), rd, true));
+    Tensor share =
+        ops::div(expand_back(gy, x.shape(), rd, keepdim), expand_back(ops::sum(hit, rd, true), x.shape(), rd, true));
     return {ops::mul(share, hit)};
   });
   return y;
@@ -106,7 +106,7 @@ std::pair<Tensor, Tensor> extremum_dim(const char* op, const Tensor& x, int64_t 
       idx = ops::unsqueeze(idx, d);
       g = ops::unsqueeze(g, d);
     }
-    return {ops::scatter(zeros(n.inputs[0].shape, gy.dtype()), d, idx, g)};
+    return {ops::scatter(zeros(n.inputs[0].shape, options_of(gy)), d, idx, g)};
   });
   return {values, indices};
 }
@@ -172,17 +172,15 @@ Tensor cumsum(const Tensor& x, int64_t dim) {
 
 Tensor softmax(const Tensor& x, int64_t dim) {
   Tensor y = ops::softmax(x, dim);
-  record("softmax", y, {x}, {y}, [dim](Node& n, const Tensor& gy) -> Grads {
-    return {ops::softmax_backward(n.saved(0), gy, dim)};
-  });
+  record("softmax", y, {x}, {y},
+         [dim](Node& n, const Tensor& gy) -> Grads { return {ops::softmax_backward(n.saved(0), gy, dim)}; });
   return y;
 }
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   Tensor y = ops::log_softmax(x, dim);
-  record("log_softmax", y, {x}, {y}, [dim](Node& n, const Tensor& gy) -> Grads {
-    return {ops::log_softmax_backward(n.saved(0), gy, dim)};
-  });
+  record("log_softmax", y, {x}, {y},
+         [dim](Node& n, const Tensor& gy) -> Grads { return {ops::log_softmax_backward(n.saved(0), gy, dim)}; });
   return y;
 }
 

@@ -23,7 +23,7 @@ Tensor record_reshaping(const char* op, const Tensor& t, Tensor y) {
 template <typename ViewOf>
 Tensor record_subset(const char* op, const Tensor& t, Tensor y, ViewOf view_of) {
   record(op, y, {t}, {}, [view_of](Node& n, const Tensor& gy) -> Grads {
-    Tensor gx = zeros(n.inputs[0].shape, gy.dtype());
+    Tensor gx = zeros(n.inputs[0].shape, options_of(gy));
     ops::copy_(view_of(gx), gy);
     return {gx};
   });
@@ -89,8 +89,9 @@ Tensor as_strided(const Tensor& t, const Shape& shape, const Shape& strides, int
   const int64_t t_offset = t.offset();
   const int64_t storage_numel = int64_t(t.storage()->nbytes() / t.element_size());
   record("as_strided", y, {t}, {}, [=](Node&, const Tensor& gy) -> Grads {
-    Tensor positions = ops::contiguous(ops::as_strided(arange(storage_numel), shape, strides, offset));
-    Tensor buffer = zeros({storage_numel}, gy.dtype());
+    Tensor positions =
+        ops::contiguous(ops::as_strided(arange(storage_numel, {DType::i64, gy.device()}), shape, strides, offset));
+    Tensor buffer = zeros({storage_numel}, options_of(gy));
     buffer = ops::index_add(buffer, 0, ops::reshape(positions, {-1}), ops::reshape(gy, {-1}));
     return {ops::clone(ops::as_strided(buffer, t_shape, t_strides, t_offset))};
   });

@@ -1,6 +1,7 @@
 // Backward kernels of the fused activations (their forwards are elementwise ops).
 #include <cmath>
 
+#include "tensor/backend.hpp"
 #include "tensor/cpu/float_compute.hpp"
 #include "tensor/cpu/parallel.hpp"
 #include "tensor/ops/nn_kernels.hpp"
@@ -12,6 +13,7 @@ namespace cj::ops {
 //   tanh:  gelu(x) = x/2 (1 + tanh(u)), u = √(2/π)(x + 0.044715 x³)
 //                                                -> (1 + t)/2 + x/2 (1 - t²) √(2/π)(1 + 3·0.044715 x²)
 Tensor gelu_backward(const Tensor& gy, const Tensor& x, GeluApprox approx) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&, GeluApprox), "gelu_backward", gy, gy, x, approx);
   cpu::check_float_cpu(x, "gelu_backward", "input");
   cpu::check_float_cpu(gy, "gelu_backward", "grad_output");
   CJ_CHECK(gy.shape() == x.shape() && gy.dtype() == x.dtype(), "gelu_backward: grad_output ", gy.describe(),

@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "tensor/backend.hpp"
 #include "tensor/cpu/float_compute.hpp"
 #include "tensor/cpu/gemm.hpp"
 #include "tensor/cpu/parallel.hpp"
@@ -130,6 +131,7 @@ Shape with_last_two(const Shape& batch, int64_t a, int64_t b) {
 // q: (..., Lq, E), k: (..., Lk, E), v: (..., Lk, Ev) -> out (..., Lq, Ev), lse (..., Lq)
 AttentionOut scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                           const std::optional<Tensor>& attn_mask, std::optional<double> scale) {
+  CJ_FORWARD_TO_DEVICE(AttentionOut(const Tensor&, const Tensor&, const Tensor&, const std::optional<Tensor>&, std::optional<double>), "scaled_dot_product_attention", q, q, k, v, attn_mask, scale);
   const char* op = "scaled_dot_product_attention";
   const AttentionShape s = check_attention(q, k, v, scale, op);
   const std::optional<MaskView> mask = view_mask(attn_mask, s, q.dtype(), op);
@@ -181,6 +183,7 @@ AttentionGrads scaled_dot_product_attention_backward(const Tensor& gout, const T
                                                      const Tensor& v, const Tensor& out, const Tensor& lse,
                                                      const std::optional<Tensor>& attn_mask,
                                                      std::optional<double> scale) {
+  CJ_FORWARD_TO_DEVICE(AttentionGrads(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, const std::optional<Tensor>&, std::optional<double>), "scaled_dot_product_attention_backward", gout, gout, q, k, v, out, lse, attn_mask, scale);
   const char* op = "scaled_dot_product_attention_backward";
   const AttentionShape s = check_attention(q, k, v, scale, op);
   const Shape out_shape = with_last_two(s.batch, s.Lq, s.Ev);

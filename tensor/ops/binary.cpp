@@ -1,6 +1,7 @@
 // Arithmetic binary ops with broadcasting and type promotion, their Scalar forms and in-place forms.
 #include <cmath>
 
+#include "tensor/backend.hpp"
 #include "tensor/cpu/elementwise_kernel.hpp"
 #include "tensor/ops/elementwise.hpp"
 
@@ -118,6 +119,7 @@ const auto kMinimum = [](auto x, auto y) {
 // ---- tensor-tensor ------------------------------------------------------------------------------
 
 Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&, Scalar), "add", a, a, b, alpha);
   DType rt = cpu::promoted("add", a, b);
   check_alpha("add", rt, alpha);
   if (alpha.kind != Scalar::Kind::floating && alpha.i == 1) return binary("add", a, b, rt, kAdd);
@@ -125,6 +127,7 @@ Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&, Scalar), "sub", a, a, b, alpha);
   DType rt = cpu::promoted("sub", a, b);
   check_not_bool("sub", rt, "use logical_xor instead");
   check_alpha("sub", rt, alpha);
@@ -132,9 +135,13 @@ Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
   return binary("sub", a, b, rt, SubScaled{alpha});
 }
 
-Tensor mul(const Tensor& a, const Tensor& b) { return binary("mul", a, b, cpu::promoted("mul", a, b), kMul); }
+Tensor mul(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "mul", a, a, b);
+  return binary("mul", a, b, cpu::promoted("mul", a, b), kMul);
+}
 
 Tensor div(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "div", a, a, b);
   return binary("div", a, b, floating_result(cpu::promoted("div", a, b)), kDiv);
 }
 
@@ -149,9 +156,13 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 
 // ---- tensor-scalar -------------------------------------------------------------------------------
 
-Tensor add(const Tensor& a, Scalar b) { return with_scalar("add", a, b, cpu::promoted("add", a, b), kAdd); }
+Tensor add(const Tensor& a, Scalar b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "add.scalar", a, a, b);
+  return with_scalar("add", a, b, cpu::promoted("add", a, b), kAdd);
+}
 
 Tensor sub(const Tensor& a, Scalar b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "sub.scalar", a, a, b);
   DType rt = cpu::promoted("sub", a, b);
   check_not_bool("sub", rt, "use logical_xor instead");
   return with_scalar("sub", a, b, rt, kSub);
@@ -163,9 +174,13 @@ Tensor rsub(const Tensor& a, Scalar b) {
   return with_scalar("rsub", a, b, rt, [](auto x, auto s) { return s - x; });
 }
 
-Tensor mul(const Tensor& a, Scalar b) { return with_scalar("mul", a, b, cpu::promoted("mul", a, b), kMul); }
+Tensor mul(const Tensor& a, Scalar b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "mul.scalar", a, a, b);
+  return with_scalar("mul", a, b, cpu::promoted("mul", a, b), kMul);
+}
 
 Tensor div(const Tensor& a, Scalar b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "div.scalar", a, a, b);
   return with_scalar("div", a, b, floating_result(cpu::promoted("div", a, b)), kDiv);
 }
 

@@ -1,5 +1,6 @@
 #include <array>
 
+#include "tensor/backend.hpp"
 #include "tensor/cpu/strided_loop.hpp"
 #include "tensor/dispatch.hpp"
 #include "tensor/ops/elementwise.hpp"
@@ -7,7 +8,7 @@
 namespace cj::ops {
 
 void fill_(const Tensor& self, Scalar value) {
-  CJ_CHECK(self.is_cpu(), "fill_: tensor is on ", self.device().str(), " and this build has no kernel there");
+  CJ_FORWARD_TO_DEVICE(decltype(fill_), "fill_", self, self, value);
   Shape strides = self.strides();
   for (auto& s : strides) s *= static_cast<int64_t>(self.element_size());
   std::array<const Shape*, 1> st{&strides};

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstring>
 
+#include "tensor/backend.hpp"
 #include "tensor/cpu/strided_loop.hpp"
 #include "tensor/dispatch.hpp"
 #include "tensor/ops/creation.hpp"
@@ -173,11 +174,13 @@ Tensor scatter_impl(const Tensor& x_in, int64_t dim, const Tensor& index_in, con
 
 // x: (..., S, ...), index: (n) -> (..., n, ...)
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  CJ_FORWARD_TO_DEVICE(decltype(index_select), "index_select", x, x, dim, index);
   return index_select_impl(x, dim, index, "index_select");
 }
 
 // x: (..., S, ...), index: any shape of x's ndim -> index's shape
 Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
+  CJ_FORWARD_TO_DEVICE(decltype(gather), "gather", x_in, x_in, dim, index_in);
   const char* op = "gather";
   detail::check_cpu(x_in, op, "x");
   Tensor x = detail::as_at_least_1d(x_in);
@@ -190,15 +193,18 @@ Tensor gather(const Tensor& x_in, int64_t dim, const Tensor& index_in) {
 }
 
 Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  CJ_FORWARD_TO_DEVICE(decltype(scatter), "scatter", x, x, dim, index, src);
   return scatter_impl(x, dim, index, src, /*accumulate=*/false, "scatter");
 }
 
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  CJ_FORWARD_TO_DEVICE(decltype(scatter_add), "scatter_add", x, x, dim, index, src);
   return scatter_impl(x, dim, index, src, /*accumulate=*/true, "scatter_add");
 }
 
 // x: (..., S, ...), index: (n), src: (..., n, ...) -> x's shape
 Tensor index_add(const Tensor& x_in, int64_t dim, const Tensor& index, const Tensor& src_in) {
+  CJ_FORWARD_TO_DEVICE(decltype(index_add), "index_add", x_in, x_in, dim, index, src_in);
   const char* op = "index_add";
   detail::check_cpu(x_in, op, "x");
   detail::check_cpu(src_in, op, "src");
@@ -220,6 +226,7 @@ Tensor index_add(const Tensor& x_in, int64_t dim, const Tensor& index, const Ten
 
 // weight: (V, D), index: any shape -> index.shape + (D)
 Tensor embedding(const Tensor& weight, const Tensor& index) {
+  CJ_FORWARD_TO_DEVICE(decltype(embedding), "embedding", weight, weight, index);
   CJ_CHECK(weight.dim() == 2, "embedding: weight must be 2-D (V, D), got shape ", weight.shape());
   Tensor rows = index_select_impl(weight, 0, reshape(index, {-1}), "embedding");
   Shape out_shape = index.shape();
@@ -229,6 +236,7 @@ Tensor embedding(const Tensor& weight, const Tensor& index) {
 
 // index: any shape, values in [0, C) -> int64 of index.shape + (C); num_classes -1 infers max + 1.
 Tensor one_hot(const Tensor& index, int64_t num_classes) {
+  CJ_FORWARD_TO_DEVICE(decltype(one_hot), "one_hot", index, index, num_classes);
   const char* op = "one_hot";
   Tensor idx = contiguous(detail::index_as_i64(index, op));
   const int64_t* p = idx.data<int64_t>();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "tensor/backend.hpp"
 #include "tensor/ops/index.hpp"
 #include "tensor/ops/index_common.hpp"
 #include "tensor/ops/views.hpp"
@@ -30,6 +31,7 @@ bool is_legacy_empty(const Tensor& t) { return t.dim() == 1 && t.size(0) == 0; }
 // xs[i]: (..., n_i, ...) -> (..., sum n_i, ...), dtype promoted across xs
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   CJ_CHECK(!xs.empty(), "cat: expected a non-empty list of tensors");
+  CJ_FORWARD_TO_DEVICE(decltype(cat), "cat", xs[0], xs, dim);
   const Tensor* ref = nullptr;  // the first tensor that takes part in the shape checks
   DType dtype = xs[0].dtype();
   for (size_t i = 0; i < xs.size(); ++i) {
@@ -65,6 +67,7 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
 // xs[i]: S (all equal) -> S with a new dim of size xs.size() inserted at dim
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
   CJ_CHECK(!xs.empty(), "stack: expected a non-empty list of tensors");
+  CJ_FORWARD_TO_DEVICE(decltype(stack), "stack", xs[0], xs, dim);
   dim = wrap_dim(dim, xs[0].dim() + 1, "stack");
   std::vector<Tensor> unsqueezed;
   unsqueezed.reserve(xs.size());
@@ -124,6 +127,7 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
 
 // x: (s_0, ..., s_k) -> (r_0 * 1, ..., r_j * s_k), x padded with leading 1s to repeats' length
 Tensor repeat(const Tensor& x, const Shape& repeats) {
+  CJ_FORWARD_TO_DEVICE(decltype(repeat), "repeat", x, x, repeats);
   detail::check_cpu(x, "repeat", "x");
   CJ_CHECK(int64_t(repeats.size()) >= x.dim(), "repeat: got ", repeats.size(), " repeats ", repeats,
            " for a tensor of ", x.dim(), " dims (need at least as many)");

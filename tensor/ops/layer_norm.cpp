@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "tensor/backend.hpp"
 #include "tensor/cpu/float_compute.hpp"
 #include "tensor/ops/creation.hpp"
 #include "tensor/cpu/parallel.hpp"
@@ -39,6 +40,7 @@ Shape row_shape(const Tensor& x, const Shape& normalized_shape) {  // x.shape wi
 // x: (..., *normalized_shape) -> out like x; mean, rstd: (...)
 LayerNormOut layer_norm(const Tensor& x, const Shape& normalized_shape, const std::optional<Tensor>& weight,
                         const std::optional<Tensor>& bias, double eps) {
+  CJ_FORWARD_TO_DEVICE(LayerNormOut(const Tensor&, const Shape&, const std::optional<Tensor>&, const std::optional<Tensor>&, double), "layer_norm", x, x, normalized_shape, weight, bias, eps);
   cpu::check_float_cpu(x, "layer_norm", "input");
   const int64_t D = normalized_size(x, normalized_shape, "layer_norm");
   check_param(weight, x, normalized_shape, "layer_norm", "weight");
@@ -88,6 +90,7 @@ LayerNormOut layer_norm(const Tensor& x, const Shape& normalized_shape, const st
 LayerNormGrads layer_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                                    const Shape& normalized_shape, const std::optional<Tensor>& weight,
                                    bool has_bias) {
+  CJ_FORWARD_TO_DEVICE(LayerNormGrads(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Shape&, const std::optional<Tensor>&, bool), "layer_norm_backward", gy, gy, x, mean, rstd, normalized_shape, weight, has_bias);
   const char* op = "layer_norm_backward";
   cpu::check_float_cpu(x, op, "input");
   cpu::check_float_cpu(gy, op, "grad_output");

@@ -1,3 +1,4 @@
+#include "tensor/backend.hpp"
 #include "tensor/ops/linalg.hpp"
 
 #include "tensor/cpu/float_compute.hpp"
@@ -66,6 +67,7 @@ Tensor flatten_batch(const Tensor& t) {
 }  // namespace
 
 Tensor mm(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "mm", a, a, b);
   check_operands(a, b, "mm");
   CJ_CHECK(a.dim() == 2 && b.dim() == 2, "mm: expected 2-D matrices, got ", a.shape(), " and ", b.shape());
   CJ_CHECK(a.size(1) == b.size(0), "mm: cannot multiply ", a.shape(), " by ", b.shape(), " (inner sizes ",
@@ -74,6 +76,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "bmm", a, a, b);
   check_operands(a, b, "bmm");
   CJ_CHECK(a.dim() == 3 && b.dim() == 3, "bmm: expected 3-D batches, got ", a.shape(), " and ", b.shape());
   CJ_CHECK(a.size(0) == b.size(0) && a.size(2) == b.size(1), "bmm: cannot multiply ", a.shape(), " by ", b.shape(),
@@ -82,6 +85,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "matmul", a, a, b);
   check_operands(a, b, "matmul");
   const int64_t da = a.dim(), db = b.dim();
   CJ_CHECK(da >= 1 && db >= 1, "matmul: both arguments need at least 1 dim, got ", a.shape(), " and ", b.shape());
@@ -113,6 +117,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const std::optional<Tensor>& bias) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&, const std::optional<Tensor>&), "linear", x, x, weight, bias);
   check_operands(x, weight, "linear");
   CJ_CHECK(weight.dim() == 2, "linear: weight must be (out, in), got ", weight.shape());
   CJ_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: input ", x.shape(), " does not end in in_features ",

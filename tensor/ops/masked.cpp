@@ -2,6 +2,7 @@
 // Like torch's out-of-place versions, x and mask broadcast against each other.
 #include <array>
 
+#include "tensor/backend.hpp"
 #include "tensor/cpu/strided_loop.hpp"
 #include "tensor/dispatch.hpp"
 #include "tensor/ops/index.hpp"
@@ -23,6 +24,7 @@ Shape masked_shape(const Tensor& x, const Tensor& mask, const char* op) {
 
 // x, mask: broadcastable -> broadcast shape, value where mask is true
 Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value) {
+  CJ_FORWARD_TO_DEVICE(decltype(masked_fill), "masked_fill", x, x, mask, value);
   const Shape shape = masked_shape(x, mask, "masked_fill");
   Tensor out = Tensor::empty(shape, x.dtype());
   copy_(out, x);
@@ -43,6 +45,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value) {
 
 // x, mask: broadcastable -> (number of true positions), in row-major order of the broadcast shape
 Tensor masked_select(const Tensor& x, const Tensor& mask) {
+  CJ_FORWARD_TO_DEVICE(decltype(masked_select), "masked_select", x, x, mask);
   const Shape shape = masked_shape(x, mask, "masked_select");
   Shape x_strides = cpu::broadcast_byte_strides(x.shape(), x.strides(), x.element_size(), shape);
   Shape mask_strides = cpu::broadcast_byte_strides(mask.shape(), mask.strides(), 1, shape);

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "tensor/ops/elementwise.hpp"
+#include "tensor/backend.hpp"
 #include "tensor/ops/index.hpp"
 #include "tensor/ops/index_common.hpp"
 #include "tensor/ops/views.hpp"
@@ -11,6 +12,7 @@ namespace cj::ops {
 // x: (..., s_{n-2}, s_{n-1}), pads = (lo_{n-1}, hi_{n-1}, lo_{n-2}, hi_{n-2}, ...)
 //   -> (..., s_{n-2} + lo_{n-2} + hi_{n-2}, s_{n-1} + lo_{n-1} + hi_{n-1})
 Tensor pad(const Tensor& x, const Shape& pads, Scalar value) {
+  CJ_FORWARD_TO_DEVICE(decltype(pad), "pad", x, x, pads, value);
   detail::check_cpu(x, "pad", "x");
   CJ_CHECK(pads.size() % 2 == 0, "pad: padding length must be even, got ", pads.size(), " values ", pads);
   CJ_CHECK(int64_t(pads.size()) <= 2 * x.dim(), "pad: ", pads.size(), " padding values ", pads, " for a tensor of ",

@@ -11,6 +11,7 @@
 #include <numeric>
 #include <vector>
 
+#include "tensor/backend.hpp"
 #include "tensor/cpu/strided_loop.hpp"
 #include "tensor/dispatch.hpp"
 #include "tensor/ops/index.hpp"
@@ -96,6 +97,7 @@ std::pair<Tensor, Tensor> first_k_along(const Tensor& x_in, int64_t dim, int64_t
 
 // x: S -> (values, int64 indices), both S, sorted along dim; equal values keep their order.
 std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending) {
+  CJ_FORWARD_TO_DEVICE(decltype(sort), "sort", x, x, dim, descending);
   detail::check_cpu(x, "sort", "x");
   dim = wrap_dim(dim, x.dim(), "sort");
   return first_k_along(x, dim, x.dim() == 0 ? 1 : x.size(dim), descending, "sort");
@@ -105,7 +107,8 @@ Tensor argsort(const Tensor& x, int64_t dim, bool descending) { return sort(x, d
 
 // x: (..., n, ...) -> (values, int64 indices) of (..., k, ...): the k largest (or smallest) along dim.
 // `sorted` = false is accepted and returns the same sorted order (torch leaves that order unspecified).
-std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool /*sorted*/) {
+std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted) {
+  CJ_FORWARD_TO_DEVICE(decltype(topk), "topk", x, x, k, dim, largest, sorted);
   detail::check_cpu(x, "topk", "x");
   CJ_CHECK(x.dtype() != DType::b8, "topk: bool tensors are not supported (as in torch); convert to an integer dtype");
   dim = wrap_dim(dim, x.dim(), "topk");

@@ -2,6 +2,7 @@
 // as torch does; sign-preserving ops (neg, abs, relu, ...) keep the input dtype.
 #include <cmath>
 
+#include "tensor/backend.hpp"
 #include "tensor/cpu/elementwise_kernel.hpp"
 #include "tensor/ops/elementwise.hpp"
 #include "tensor/ops/nn_kernels.hpp"
@@ -51,12 +52,14 @@ constexpr C kGeluKappa = C(0.044715);
 }  // namespace
 
 Tensor neg(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "neg", x, x);
   return same_dtype_unary("neg", x, [](auto v) { return -v; });
 }
 Tensor abs(const Tensor& x) {
   return same_dtype_unary("abs", x, [](auto v) { return v < 0 ? -v : v; });
 }
 Tensor relu(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "relu", x, x);
   // NaN stays NaN: the comparison is false for NaN, so v itself is returned.
   return same_dtype_unary("relu", x, [](auto v) { return v < 0 ? decltype(v)(0) : v; });
 }
@@ -77,9 +80,11 @@ Tensor sign(const Tensor& x) {
 }
 
 Tensor exp(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "exp", x, x);
   return float_unary("exp", x, [](auto v) { return std::exp(v); });
 }
 Tensor log(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "log", x, x);
   return float_unary("log", x, [](auto v) { return std::log(v); });
 }
 Tensor log1p(const Tensor& x) {
@@ -89,9 +94,11 @@ Tensor expm1(const Tensor& x) {
   return float_unary("expm1", x, [](auto v) { return std::expm1(v); });
 }
 Tensor sqrt(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "sqrt", x, x);
   return float_unary("sqrt", x, [](auto v) { return std::sqrt(v); });
 }
 Tensor rsqrt(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "rsqrt", x, x);
   return float_unary("rsqrt", x, [](auto v) { return decltype(v)(1) / std::sqrt(v); });
 }
 Tensor reciprocal(const Tensor& x) {
@@ -104,12 +111,14 @@ Tensor cos(const Tensor& x) {
   return float_unary("cos", x, [](auto v) { return std::cos(v); });
 }
 Tensor tanh(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "tanh", x, x);
   return float_unary("tanh", x, [](auto v) { return std::tanh(v); });
 }
 Tensor erf(const Tensor& x) {
   return float_unary("erf", x, [](auto v) { return std::erf(v); });
 }
 Tensor sigmoid(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "sigmoid", x, x);
   return float_unary("sigmoid", x, [](auto v) { return decltype(v)(1) / (decltype(v)(1) + std::exp(-v)); });
 }
 
@@ -128,6 +137,7 @@ Tensor logical_not(const Tensor& x) {
 // tanh:   gelu(x) = 0.5 x (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
 
 Tensor gelu(const Tensor& x, GeluApprox approx) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, GeluApprox), "gelu", x, x, approx);
   cpu::check_cpu("gelu", x);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), "gelu", [&](auto tag) {
@@ -145,34 +155,7 @@ Tensor gelu(const Tensor& x, GeluApprox approx) {
   return out;
 }
 
-// gx = gy * d gelu / dx
-//   exact: Phi(x) + x phi(x)
-//   tanh:  0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2),  t = tanh(u)
-Tensor gelu_backward(const Tensor& gy, const Tensor& x, GeluApprox approx) {
-  cpu::check_cpu("gelu_backward", gy);
-  cpu::check_cpu("gelu_backward", x);
-  CJ_CHECK(gy.shape() == x.shape() && gy.dtype() == x.dtype(), "gelu_backward: gy ", gy.describe(),
-           " must match x ", x.describe());
-  Tensor gx = Tensor::empty(x.shape(), x.dtype());
-  dispatch_floating(x.dtype(), "gelu_backward", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    using C = cpu::compute_t<T>;
-    if (approx == GeluApprox::tanh) {
-      cpu::map2<T, T>(gx, gy, x, [](C g, C v) {
-        C t = std::tanh(kSqrt2OverPi<C> * (v + kGeluKappa<C> * v * v * v));
-        C du = kSqrt2OverPi<C> * (C(1) + C(3) * kGeluKappa<C> * v * v);
-        return g * (C(0.5) * (C(1) + t) + C(0.5) * v * (C(1) - t * t) * du);
-      });
-    } else {
-      cpu::map2<T, T>(gx, gy, x, [](C g, C v) {
-        C cdf = C(0.5) * (C(1) + std::erf(v * kSqrt1_2<C>));
-        C pdf = kInvSqrt2Pi<C> * std::exp(C(-0.5) * v * v);
-        return g * (cdf + v * pdf);
-      });
-    }
-  });
-  return gx;
-}
+// gelu_backward lives in activation_backward.cpp (the t-linalg branch); both branches had one.
 
 // ---- clamp ------------------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "tensor/backend.hpp"
 #include "tensor/cpu/strided_loop.hpp"
 #include "tensor/dispatch.hpp"
 
@@ -219,8 +220,10 @@ Tensor as_strided(const Tensor& t, const Shape& shape, const Shape& strides, int
 }
 
 void copy_(const Tensor& dst, const Tensor& src) {
-  CJ_CHECK(dst.is_cpu() && src.is_cpu(), "copy_: device copies need the CUDA backend (got ", src.device().str(),
-           " -> ", dst.device().str(), ")");
+  if (!dst.is_cpu() || !src.is_cpu()) {  // device <-> device and host <-> device copies live in the backend
+    DeviceType where = dst.is_cpu() ? src.device().type : dst.device().type;
+    return backend::lookup<decltype(copy_)>(where, "copy_")(dst, src);
+  }
   Shape src_strides = cpu::broadcast_byte_strides(src.shape(), src.strides(), src.element_size(), dst.shape());
   Shape dst_strides = dst.strides();
   for (auto& s : dst_strides) s *= static_cast<int64_t>(dst.element_size());
@@ -262,7 +265,9 @@ Tensor to(const Tensor& t, DType dtype) {
 
 Tensor to(const Tensor& t, Device device) {
   if (t.device() == device) return t;
-  fail("to: moving a tensor from ", t.device().str(), " to ", device.str(), " needs the CUDA backend");
+  Tensor out = Tensor::empty(t.shape(), {t.dtype(), device});  // fails clearly when the device is unavailable
+  copy_(out, t);
+  return out;
 }
 
 }  // namespace cj::ops

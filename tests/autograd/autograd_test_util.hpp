@@ -30,8 +30,8 @@ using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
 
 }  // namespace cj::test
 
-#define EXPECT_GRADCHECK(fn, ...)                           \
-  do {                                                      \
+#define EXPECT_GRADCHECK(fn, ...)                                \
+  do {                                                           \
     ::cj::GradcheckResult _r = ::cj::gradcheck(fn, __VA_ARGS__); \
-    EXPECT_TRUE(_r.ok) << _r.message;                       \
+    EXPECT_TRUE(_r.ok) << _r.message;                            \
   } while (0)

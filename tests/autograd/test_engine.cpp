@@ -6,14 +6,15 @@
 #include <thread>
 
 #include "tests/autograd/autograd_test_util.hpp"
+#include "tests/tensor/op_test_util.hpp"
 
 using namespace cj;
 using cj::test::leaf;
+using cj::test::doubles;
+using cj::test::error_message;
 using cj::test::seeded_uniform;
 
 namespace {
-
-std::vector<double> values(const Tensor& t) { return to_vector<double>(t); }
 
 // A deliberately wrong op for testing the checks: y = x², with a backward that claims 3x.
 Tensor bad_square(const Tensor& x) {
@@ -30,27 +31,17 @@ Tensor bad_shape(const Tensor& x) {
   return y;
 }
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 }  // namespace
 
 TEST(Autograd, LeafUsedSeveralTimesAccumulates) {
   Tensor x = leaf({2, 3}, 1);
   Tensor loss = sum(x * x + x - 2.0 * x);  // d/dx = 2x - 1
   backward(loss);
-  std::vector<double> xv = values(x), g = values(x.grad());
+  std::vector<double> xv = doubles(x), g = doubles(x.grad());
   for (size_t i = 0; i < xv.size(); ++i) EXPECT_DOUBLE_EQ(g[i], 2 * xv[i] - 1);
   // A second graph adds to the same .grad.
   backward(sum(x * 3.0));
-  g = values(x.grad());
+  g = doubles(x.grad());
   for (size_t i = 0; i < xv.size(); ++i) EXPECT_DOUBLE_EQ(g[i], 2 * xv[i] - 1 + 3);
 }
 
@@ -58,7 +49,7 @@ TEST(Autograd, RepeatedUseInALoopAccumulates) {
   Tensor x = leaf({3}, 2), h = x;
   for (int i = 0; i < 5; ++i) h = h * x;  // x^6
   backward(sum(h));
-  std::vector<double> xv = values(x), g = values(x.grad());
+  std::vector<double> xv = doubles(x), g = doubles(x.grad());
   for (size_t i = 0; i < xv.size(); ++i) EXPECT_NEAR(g[i], 6 * std::pow(xv[i], 5), 1e-14);
 }
 
@@ -67,7 +58,7 @@ TEST(Autograd, BackwardWithOutputGradient) {
   Tensor y = x * 3.0;
   Tensor gy = tensor({1, 2, 3, 4}, {2, 2});  // f32: cast to the output's dtype
   backward(y, gy);
-  EXPECT_EQ(values(x.grad()), (std::vector<double>{3, 6, 9, 12}));
+  EXPECT_EQ(doubles(x.grad()), (std::vector<double>{3, 6, 9, 12}));
   EXPECT_EQ(x.grad().dtype(), DType::f64);
 }
 
@@ -77,7 +68,7 @@ TEST(Autograd, GradIsAFreshTensorNotTheIncomingOne) {
   backward(x, g);  // the root is the leaf itself
   EXPECT_NE(x.grad().storage(), g.storage());
   ops::fill_(g, 0);
-  EXPECT_EQ(values(x.grad()), (std::vector<double>{1, 2, 3}));
+  EXPECT_EQ(doubles(x.grad()), (std::vector<double>{1, 2, 3}));
 }
 
 TEST(Autograd, OpsRecordNothingWithoutGradOrUnderNoGradGuard) {
@@ -118,7 +109,7 @@ TEST(Autograd, DetachSharesStorageAndStopsGradient) {
   EXPECT_FALSE(d.requires_grad());
   EXPECT_TRUE(d.is_leaf());
   backward(sum(d * x));  // d is a constant: d/dx = d
-  EXPECT_EQ(values(x.grad()), values(x));
+  EXPECT_EQ(doubles(x.grad()), doubles(x));
 }
 
 TEST(Autograd, RequiresGradRules) {
@@ -137,7 +128,7 @@ TEST(Autograd, IdentityKernelsKeepTheLeafALeaf) {
   Tensor t = to(x, DType::f64);
   EXPECT_TRUE(x.is_leaf());
   backward(sum(c * t));
-  EXPECT_EQ(values(x.grad()), values(x * 2.0));
+  EXPECT_EQ(doubles(x.grad()), doubles(x * 2.0));
 }
 
 TEST(Autograd, RetainGraphAllowsASecondBackward) {
@@ -145,7 +136,7 @@ TEST(Autograd, RetainGraphAllowsASecondBackward) {
   Tensor loss = sum(exp(x));
   backward(loss, {}, /*retain_graph=*/true);
   backward(loss);
-  std::vector<double> xv = values(x), g = values(x.grad());
+  std::vector<double> xv = doubles(x), g = doubles(x.grad());
   for (size_t i = 0; i < xv.size(); ++i) EXPECT_NEAR(g[i], 2 * std::exp(xv[i]), 1e-14);
 }
 
@@ -153,45 +144,45 @@ TEST(Autograd, SecondBackwardThroughAFreedGraphFailsAndKeepsGrad) {
   Tensor x = leaf({4}, 11);
   Tensor loss = sum(exp(x));
   backward(loss);
-  std::vector<double> before = values(x.grad());
-  std::string msg = error_of([&] { backward(loss); });
+  std::vector<double> before = doubles(x.grad());
+  std::string msg = error_message([&] { backward(loss); });
   EXPECT_NE(msg.find("sum: trying to backward through the graph a second time"), std::string::npos) << msg;
-  EXPECT_EQ(values(x.grad()), before);
+  EXPECT_EQ(doubles(x.grad()), before);
 }
 
 TEST(Autograd, NonScalarWithoutGradientFails) {
   Tensor x = leaf({2, 3}, 12);
   Tensor y = x * x;
-  std::string msg = error_of([&] { backward(y); });
+  std::string msg = error_message([&] { backward(y); });
   EXPECT_NE(msg.find("backward: the gradient can be omitted only for a one-element output, but the output of mul "
                      "has shape [2, 3]"),
             std::string::npos)
       << msg;
   EXPECT_FALSE(x.grad().defined());
   Tensor c = seeded_uniform({1}, 1, -1, 1, DType::f64);
-  EXPECT_NE(error_of([&] { backward(c); }).find("does not require grad"), std::string::npos);
+  EXPECT_NE(error_message([&] { backward(c); }).find("does not require grad"), std::string::npos);
 }
 
 TEST(Autograd, InPlaceChangeOfASavedTensorFails) {
   Tensor x = leaf({3}, 13);
   backward(sum(x));  // some gradient already there
-  std::vector<double> before = values(x.grad());
+  std::vector<double> before = doubles(x.grad());
 
   Tensor y = exp(x);  // exp saves its output
   Tensor loss = sum(y) + sum(x * 2.0);
   uint64_t v = y.version();
   ops::fill_(y, 1.0);
-  std::string msg = error_of([&] { backward(loss); });
+  std::string msg = error_message([&] { backward(loss); });
   EXPECT_NE(msg.find("exp: a tensor saved for backward was modified in place (version " + std::to_string(v + 1) +
                      ", expected " + std::to_string(v) + ")"),
             std::string::npos)
       << msg;
-  EXPECT_EQ(values(x.grad()), before);  // the sum(x * 2) branch was not half-applied
+  EXPECT_EQ(doubles(x.grad()), before);  // the sum(x * 2) branch was not half-applied
 
   Tensor a = leaf({3}, 14), b = leaf({3}, 15);
   Tensor p = a * b;  // mul saves both inputs
   b.bump_version();
-  msg = error_of([&] { backward(sum(p)); });
+  msg = error_message([&] { backward(sum(p)); });
   EXPECT_NE(msg.find("mul: a tensor saved for backward was modified in place"), std::string::npos) << msg;
   EXPECT_FALSE(a.grad().defined());
 }
@@ -199,13 +190,13 @@ TEST(Autograd, InPlaceChangeOfASavedTensorFails) {
 TEST(Autograd, GradientOfTheWrongShapeFails) {
   Tensor x = leaf({2, 3}, 16);
   Tensor y = x * 2.0;
-  std::string msg = error_of([&] { backward(y, ones({3, 2}, DType::f64)); });
+  std::string msg = error_message([&] { backward(y, ones({3, 2}, DType::f64)); });
   EXPECT_NE(msg.find("backward: gradient of shape [3, 2] given for the output of mul, which has shape [2, 3]"),
             std::string::npos)
       << msg;
 
   Tensor loss = sum(x * 3.0) + sum(bad_shape(x));
-  msg = error_of([&] { backward(loss); });
+  msg = error_message([&] { backward(loss); });
   EXPECT_NE(msg.find("bad_shape: backward produced a gradient of shape [6] for input 0, which has shape [2, 3]"),
             std::string::npos)
       << msg;
@@ -217,8 +208,8 @@ TEST(Autograd, GradReturnsGradientsWithoutTouchingLeaves) {
   Tensor h = x * x;
   Tensor loss = sum(h * 3.0);
   std::vector<Tensor> g = grad({loss}, {x, h});
-  std::vector<double> xv = values(x);
-  std::vector<double> gx = values(g[0]), gh = values(g[1]);
+  std::vector<double> xv = doubles(x);
+  std::vector<double> gx = doubles(g[0]), gh = doubles(g[1]);
   for (size_t i = 0; i < xv.size(); ++i) {
     EXPECT_DOUBLE_EQ(gx[i], 6 * xv[i]);
     EXPECT_DOUBLE_EQ(gh[i], 3);
@@ -237,7 +228,7 @@ TEST(Autograd, SumToReducesBroadcastDims) {
     for (int j = 0; j < 3; ++j)
       for (int k = 0; k < 4; ++k) want[j] += 12 * i + 4 * j + k;
   EXPECT_EQ(r.shape(), (Shape{3, 1}));
-  EXPECT_EQ(values(r), want);
+  EXPECT_EQ(doubles(r), want);
   EXPECT_THROW(sum_to(ops::reshape(g, {2, 3, 4}), {2, 1}), Error);
 }
 

@@ -25,13 +25,26 @@ Tensor clamp_both(const Tensor& x) { return clamp(x, -0.5, 0.5); }
 Tensor clamp_min(const Tensor& x) { return clamp(x, 0.2, std::nullopt); }
 
 const UnaryCase kUnary[] = {
-    {"neg", neg, -1, 1},           {"abs", abs, -1, 1},        {"exp", exp, -1, 1},
-    {"log", log, 0.5, 2},          {"log1p", log1p, -0.5, 2},  {"expm1", expm1, -1, 1},
-    {"sqrt", sqrt, 0.5, 2},        {"rsqrt", rsqrt, 0.5, 2},   {"reciprocal", reciprocal, 0.5, 2},
-    {"square", square, -1, 1},     {"sin", sin, -2, 2},        {"cos", cos, -2, 2},
-    {"tanh", tanh, -2, 2},         {"erf", erf, -2, 2},        {"sigmoid", sigmoid, -3, 3},
-    {"relu", relu, -1, 1},         {"gelu", gelu_exact, -3, 3}, {"gelu_tanh", gelu_tanh, -3, 3},
-    {"clamp", clamp_both, -1, 1},  {"clamp_min", clamp_min, -1, 1},
+    {"neg", neg, -1, 1},
+    {"abs", abs, -1, 1},
+    {"exp", exp, -1, 1},
+    {"log", log, 0.5, 2},
+    {"log1p", log1p, -0.5, 2},
+    {"expm1", expm1, -1, 1},
+    {"sqrt", sqrt, 0.5, 2},
+    {"rsqrt", rsqrt, 0.5, 2},
+    {"reciprocal", reciprocal, 0.5, 2},
+    {"square", square, -1, 1},
+    {"sin", sin, -2, 2},
+    {"cos", cos, -2, 2},
+    {"tanh", tanh, -2, 2},
+    {"erf", erf, -2, 2},
+    {"sigmoid", sigmoid, -3, 3},
+    {"relu", relu, -1, 1},
+    {"gelu", gelu_exact, -3, 3},
+    {"gelu_tanh", gelu_tanh, -3, 3},
+    {"clamp", clamp_both, -1, 1},
+    {"clamp_min", clamp_min, -1, 1},
 };
 
 }  // namespace
@@ -46,7 +59,10 @@ TEST(GradElementwise, UnaryOpsOnContiguousAndStridedInputs) {
     EXPECT_GRADCHECK([op](const std::vector<Tensor>& in) { return op(in[0]); }, {x});
     Tensor big = leaf({4, 6, 3}, ++seed, c.lo, c.hi);
     EXPECT_GRADCHECK(
-        [op](const std::vector<Tensor>& in) { return op(slice(permute(in[0], {2, 0, 1}), 2, 1, 6, 2)); }, {big});
+        [op](const std::vector<Tensor>& in) {
+          return op(slice(permute(in[0], {2, 0, 1}), 2, 1, 6, 2));
+        },
+        {big});
   }
 }
 

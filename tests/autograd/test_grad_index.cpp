@@ -63,8 +63,7 @@ TEST(GradIndex, CatStackSplitChunk) {
         return parts[1] * 2.0 - parts[0];
       },
       {x});
-  EXPECT_GRADCHECK(
-      [](const std::vector<Tensor>& in) { return split_with_sizes(in[0], {2, 5}, 0)[1] * 3.0; }, {x});
+  EXPECT_GRADCHECK([](const std::vector<Tensor>& in) { return split_with_sizes(in[0], {2, 5}, 0)[1] * 3.0; }, {x});
 }
 
 TEST(GradIndex, RepeatAndPad) {

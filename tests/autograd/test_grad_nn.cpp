@@ -10,12 +10,18 @@ TEST(GradNN, LayerNorm) {
   Tensor x = leaf({3, 4, 5}, 5000, -2, 2), w = leaf({5}, 5001, 0.5, 1.5), b = leaf({5}, 5002);
   EXPECT_GRADCHECK([](const std::vector<Tensor>& in) { return layer_norm(in[0], {5}, in[1], in[2]); }, {x, w, b});
   EXPECT_GRADCHECK([](const std::vector<Tensor>& in) { return layer_norm(in[0], {5}, in[1]); }, {x, w});
-  EXPECT_GRADCHECK([](const std::vector<Tensor>& in) { return layer_norm(in[0], {4, 5}, std::nullopt, std::nullopt, 1e-3); },
-                   {x});
+  EXPECT_GRADCHECK(
+      [](const std::vector<Tensor>& in) {
+        return layer_norm(in[0], {4, 5}, std::nullopt, std::nullopt, 1e-3);
+      },
+      {x});
   // Normalizing a permuted input, with parameters that do not require grad.
   Tensor wc = cj::test::seeded_uniform({3}, 5003, 0.5, 1.5, DType::f64);
-  EXPECT_GRADCHECK([](const std::vector<Tensor>& in) { return layer_norm(permute(in[0], {1, 2, 0}), {3}, in[1]); },
-                   {x, wc});
+  EXPECT_GRADCHECK(
+      [](const std::vector<Tensor>& in) {
+        return layer_norm(permute(in[0], {1, 2, 0}), {3}, in[1]);
+      },
+      {x, wc});
 }
 
 TEST(GradNN, ScaledDotProductAttention) {
@@ -23,15 +29,18 @@ TEST(GradNN, ScaledDotProductAttention) {
   EXPECT_GRADCHECK([](const std::vector<Tensor>& in) { return scaled_dot_product_attention(in[0], in[1], in[2]); },
                    {q, k, v});
   EXPECT_GRADCHECK(
-      [](const std::vector<Tensor>& in) { return scaled_dot_product_attention(in[0], in[1], in[2], std::nullopt, 0.3); },
+      [](const std::vector<Tensor>& in) {
+        return scaled_dot_product_attention(in[0], in[1], in[2], std::nullopt, 0.3);
+      },
       {q, k, v});
   // A bool mask (true = attend) broadcast over the batch; every query keeps at least one key.
   Tensor keep = from_vector<bool>({1, 0, 1, 1, 0,  //
                                    0, 1, 1, 0, 0,  //
                                    1, 1, 1, 1, 0},
                                   {3, 5});
-  EXPECT_GRADCHECK([](const std::vector<Tensor>& in) { return scaled_dot_product_attention(in[0], in[1], in[2], in[3]); },
-                   {q, k, v, keep});
+  EXPECT_GRADCHECK(
+      [](const std::vector<Tensor>& in) { return scaled_dot_product_attention(in[0], in[1], in[2], in[3]); },
+      {q, k, v, keep});
   // An additive float mask per batch element (does not require grad).
   Tensor bias = cj::test::seeded_uniform({2, 1, 5}, 5103, -1, 1, DType::f64);
   EXPECT_GRADCHECK(
@@ -61,7 +70,9 @@ TEST(GradNN, Conv2d) {
   // NHWC storage viewed as NCHW.
   Tensor nhwc = leaf({1, 5, 4, 4}, 5204);
   EXPECT_GRADCHECK(
-      [](const std::vector<Tensor>& in) { return conv2d(permute(in[0], {0, 3, 1, 2}), in[1], std::nullopt, {}); },
+      [](const std::vector<Tensor>& in) {
+        return conv2d(permute(in[0], {0, 3, 1, 2}), in[1], std::nullopt, {});
+      },
       {nhwc, w1});
 }
 

@@ -14,7 +14,7 @@ TEST(GradViews, ReshapingViews) {
     Tensor x = leaf(s, 100 + trial);
     EXPECT_GRADCHECK(
         [s](const std::vector<Tensor>& in) {
-          Tensor t = flatten(unsqueeze(in[0], 1), 1);          // (a, b*c) with a 1 merged in
+          Tensor t = flatten(unsqueeze(in[0], 1), 1);              // (a, b*c) with a 1 merged in
           t = unflatten(reshape(t, {-1}), 0, {s[0], s[1], s[2]});  // back to (a, b, c)
           t = squeeze(unsqueeze(unsqueeze(t, -1), 0));
           return view(t * t, {-1});
@@ -49,8 +49,8 @@ TEST(GradViews, SliceNarrowSelect) {
       },
       {x});
   // Overlapping slices of one tensor: their gradients add up.
-  EXPECT_GRADCHECK(
-      [](const std::vector<Tensor>& in) { return narrow(in[0], 0, 0, 4) + narrow(in[0], 0, 2, 4) * 3.0; }, {x});
+  EXPECT_GRADCHECK([](const std::vector<Tensor>& in) { return narrow(in[0], 0, 0, 4) + narrow(in[0], 0, 2, 4) * 3.0; },
+                   {x});
 }
 
 TEST(GradViews, ExpandSumsBackToTheInputShape) {

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Times bench/workloads.txt with PyTorch CUDA, the way bench_cuda_ops times ours (GPU time
+between two events around 10 launches, median of 10 samples, TF32 off), and prints one table
+with both: ratio = torch time / our time, so > 1 means we are faster.
+
+usage: torch_cuda_reference.py [--ours bench_cuda_ops.json]   (Google Benchmark JSON output)
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LAUNCHES, SAMPLES = 10, 10
+DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16, "f64": torch.float64}
+
+
+def workloads():
+    with open(os.path.join(HERE, "workloads.txt")) as f:
+        for line in f:
+            line = line.split("#")[0].split()
+            if line:
+                yield line[0], line[1], DTYPES[line[2]], [int(d) for d in line[3:]]
+
+
+def make(op, dtype, dims):
+    g = torch.Generator(device="cuda").manual_seed(0)
+    rand = lambda *s: torch.rand(*s, device="cuda", dtype=torch.float32, generator=g).mul_(2).sub_(1).to(dtype)
+    if op == "mm":
+        a, b = rand(dims[0], dims[1]), rand(dims[1], dims[2])
+        return lambda: torch.mm(a, b)
+    x = rand(dims[0], dims[1])
+    if op == "layer_norm":
+        w, b = rand(dims[1]), rand(dims[1])
+        return lambda: torch.nn.functional.layer_norm(x, (dims[1],), w, b, 1e-5)
+    if op == "softmax":
+        return lambda: torch.softmax(x, -1)
+    if op == "gelu":
+        return lambda: torch.nn.functional.gelu(x)
+    raise SystemExit(f"torch_cuda_reference.py: unknown op {op}")
+
+
+def time_ms(fn):
+    for _ in range(3):
+        fn()
+    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    samples = []
+    for _ in range(SAMPLES):
+        start.record()
+        for _ in range(LAUNCHES):
+            fn()
+        stop.record()
+        torch.cuda.synchronize()
+        samples.append(start.elapsed_time(stop) / LAUNCHES)
+    return statistics.median(samples)
+
+
+def ours_ms(path):
+    if not path or not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        report = json.load(f)
+    scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+    out = {}
+    for b in report.get("benchmarks", []):
+        if b.get("aggregate_name") == "median":
+            out[b["run_name"].split("/")[0]] = b["real_time"] * scale[b["time_unit"]]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ours", help="bench_cuda_ops --benchmark_out JSON")
+    args = ap.parse_args()
+    if not torch.cuda.is_available():
+        print("torch_cuda_reference.py: skipped, torch sees no CUDA device")
+        return 0
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    ours = ours_ms(args.ours)
+    print(f"card: {torch.cuda.get_device_name()}, torch {torch.__version__}, TF32 off, median of {SAMPLES} x {LAUNCHES}")
+    print(f"{'workload':<18}{'op':<12}{'dtype':<7}{'shape':<22}{'cjepa ms':>10}{'torch ms':>10}{'ratio':>8}")
+    for name, op, dtype, dims in workloads():
+        t = time_ms(make(op, dtype, dims))
+        o = ours.get(name)
+        shape = "x".join(map(str, dims))
+        dt = str(dtype).replace("torch.", "")
+        o_s = f"{o:10.4f}" if o else f"{'-':>10}"
+        r_s = f"{t / o:7.2f}x" if o else f"{'-':>8}"
+        print(f"{name:<18}{op:<12}{dt:<7}{shape:<22}{o_s}{t:10.4f}{r_s}")
+        torch.cuda.empty_cache()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

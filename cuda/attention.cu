@@ -1,0 +1,140 @@
+// scaled_dot_product_attention through GEMMs and the row softmax: S = scale·q·kᵀ (+ mask),
+// P = softmax(S) with its log-sum-exp, out = P·v. The backward recomputes P and runs
+// dv = Pᵀ·dout, dP = dout·vᵀ, dS = softmax_backward(P, dP), dq = scale·dS·k, dk = scale·dSᵀ·q.
+// This materialises the (Lq, Lk) scores; the fused flash kernel that avoids it is the next step.
+// A fully masked row gives NaN, as the math path in PyTorch.
+#include <cmath>
+
+#include "cuda/launch.cuh"
+#include "cuda/math.cuh"
+#include "cuda/ops.hpp"
+#include "tensor/dispatch.hpp"
+#include "tensor/ops/views.hpp"
+
+namespace cj::cuda {
+
+namespace {
+
+// scores += mask (additive, same dtype) or scores = -inf where the bool mask is false; in place.
+template <typename T, typename Mask>
+__global__ void apply_mask_kernel(int64_t n, OffsetCalculator<2> oc, T* scores, const Mask* mask) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x) {
+    int64_t off[2];
+    oc.get(i, off);
+    using M = math_t<T>;
+    M s = load_math(scores + off[0]);
+    if constexpr (std::is_same_v<Mask, bool>) s = mask[off[1]] ? s : dmath::neg_infinity<M>();
+    else s += load_math(mask + off[1]);
+    scores[off[0]] = cast_to<T>(s);
+  }
+}
+
+// scores: contiguous, viewed with shape `full` (..., Lq, Lk); mask broadcasts to it.
+void apply_mask(const char* op, const Tensor& scores, const Shape& full, const Tensor& mask_in) {
+  check_cuda(op, mask_in);
+  CJ_CHECK(mask_in.dim() <= int64_t(full.size()) && broadcast_shapes(mask_in.shape(), full, op) == full, op,
+           ": attn_mask of shape ", mask_in.shape(), " does not broadcast to the scores' shape ", full);
+  CJ_CHECK(mask_in.dtype() == DType::b8 || is_floating(mask_in.dtype()), op,
+           ": attn_mask must be bool (true = attend) or floating (added to the scores), got ",
+           dtype_name(mask_in.dtype()));
+  const bool boolean = mask_in.dtype() == DType::b8;
+  Tensor mask = boolean ? mask_in : as_dtype(mask_in, scores.dtype());
+  Tensor s = ops::view(scores, full);
+  auto oc = make_offset_calculator<2>(full, {s.strides(), broadcast_strides(mask, full)}, op);
+  const int64_t n = s.numel();
+  dispatch_floating(scores.dtype(), op, [&](auto tag) {
+    using T = device_t<typename decltype(tag)::type>;
+    T* ps = static_cast<T*>(s.data_ptr());
+    if (boolean)
+      apply_mask_kernel<T, bool><<<grid_for(n), kThreads, 0, current_stream()>>>(n, oc, ps,
+                                                                              static_cast<const bool*>(mask.data_ptr()));
+    else
+      apply_mask_kernel<T, T><<<grid_for(n), kThreads, 0, current_stream()>>>(n, oc, ps,
+                                                                           static_cast<const T*>(mask.data_ptr()));
+  });
+  CJ_CUDA_CHECK_LAUNCH(op);
+}
+
+struct Problem {
+  Tensor q, k, v;  // (Bt, Lq, E), (Bt, Lk, E), (Bt, Lk, Ev)
+  Shape batch;     // the leading dims of q
+  int64_t Lq, Lk, E, Ev;
+  double scale;
+};
+
+Problem prepare(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, std::optional<double> scale) {
+  for (const Tensor* t : {&q, &k, &v}) check_cuda(op, *t);
+  CJ_CHECK(q.dtype() == k.dtype() && q.dtype() == v.dtype() && is_floating(q.dtype()), op,
+           ": q, k, v must share one floating dtype, got ", dtype_name(q.dtype()), ", ", dtype_name(k.dtype()), ", ",
+           dtype_name(v.dtype()));
+  CJ_CHECK(q.dim() >= 2 && k.dim() == q.dim() && v.dim() == q.dim(), op, ": q ", q.shape(), ", k ", k.shape(), ", v ",
+           v.shape(), " must have the same number of dims (>= 2)");
+  Problem p;
+  p.batch = Shape(q.shape().begin(), q.shape().end() - 2);
+  p.Lq = q.size(-2);
+  p.E = q.size(-1);
+  p.Lk = k.size(-2);
+  p.Ev = v.size(-1);
+  CJ_CHECK(Shape(k.shape().begin(), k.shape().end() - 2) == p.batch &&
+               Shape(v.shape().begin(), v.shape().end() - 2) == p.batch && k.size(-1) == p.E && v.size(-2) == p.Lk,
+           op, ": expected q (..., Lq, E), k (..., Lk, E), v (..., Lk, Ev) with equal leading dims, got ", q.shape(),
+           ", ", k.shape(), ", ", v.shape());
+  p.q = ops::reshape(q, {-1, p.Lq, p.E});
+  p.k = ops::reshape(k, {-1, p.Lk, p.E});
+  p.v = ops::reshape(v, {-1, p.Lk, p.Ev});
+  p.scale = scale.value_or(1.0 / std::sqrt(double(p.E)));
+  return p;
+}
+
+Shape with(Shape s, std::initializer_list<int64_t> tail) {
+  s.insert(s.end(), tail);
+  return s;
+}
+
+// P = softmax(scale·q·kᵀ + mask): (Bt, Lq, Lk); lse gets (..., Lq) in f32.
+Tensor probabilities(const char* op, const Problem& p, const std::optional<Tensor>& mask, const Tensor& lse) {
+  Tensor scores = bmm_scaled(p.q, ops::transpose(p.k, 1, 2), p.scale);
+  if (mask && mask->defined()) apply_mask(op, scores, with(p.batch, {p.Lq, p.Lk}), *mask);
+  return softmax_last_dim_with_lse(scores, lse);
+}
+
+}  // namespace
+
+ops::AttentionOut scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                               const std::optional<Tensor>& attn_mask, std::optional<double> scale) {
+  const char* op = "scaled_dot_product_attention";
+  Problem p = prepare(op, q, k, v, scale);
+  ops::AttentionOut res;
+  res.lse = Tensor::empty(with(p.batch, {p.Lq}), {DType::f32, q.device()});
+  Tensor probs = probabilities(op, p, attn_mask, res.lse);
+  res.out = ops::view(bmm(probs, p.v), with(p.batch, {p.Lq, p.Ev}));
+  return res;
+}
+
+ops::AttentionGrads scaled_dot_product_attention_backward(const Tensor& gout, const Tensor& q, const Tensor& k,
+                                                          const Tensor& v, const Tensor& out, const Tensor& lse,
+                                                          const std::optional<Tensor>& attn_mask,
+                                                          std::optional<double> scale) {
+  const char* op = "scaled_dot_product_attention_backward";
+  Problem p = prepare(op, q, k, v, scale);
+  check_cuda(op, gout);
+  CJ_CHECK(gout.shape() == with(p.batch, {p.Lq, p.Ev}) && out.shape() == gout.shape(), op, ": gout ", gout.shape(),
+           " and out ", out.shape(), " must have the output's shape ", with(p.batch, {p.Lq, p.Ev}));
+  CJ_CHECK(lse.shape() == with(p.batch, {p.Lq}), op, ": lse has shape ", lse.shape(), ", expected ",
+           with(p.batch, {p.Lq}));
+  // P is recomputed (scores are not kept between forward and backward); its lse equals the saved one.
+  Tensor lse_again = Tensor::empty(lse.shape(), {DType::f32, q.device()});
+  Tensor probs = probabilities(op, p, attn_mask, lse_again);
+  Tensor g = ops::reshape(as_dtype(gout, q.dtype()), {-1, p.Lq, p.Ev});
+  ops::AttentionGrads grads;
+  Tensor gv = bmm(ops::transpose(probs, 1, 2), g);
+  Tensor gscores = softmax_backward(probs, bmm(g, ops::transpose(p.v, 1, 2)), -1);
+  Tensor gq = bmm_scaled(gscores, p.k, p.scale);
+  Tensor gk = bmm_scaled(ops::transpose(gscores, 1, 2), p.q, p.scale);
+  grads.gq = ops::view(gq, q.shape());
+  grads.gk = ops::view(gk, k.shape());
+  grads.gv = ops::view(gv, v.shape());
+  return grads;
+}
+
+}  // namespace cj::cuda

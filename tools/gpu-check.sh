@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# One command for a GPU machine (H100/H200, CUDA 13): configure with CUDA (Release, sm_90), build
+# what the GPU checks need, run the CUDA test suite and the quick CPU suites, compute-sanitizer
+# memcheck on the CUDA tests, then the CUDA benchmarks beside PyTorch on the same card.
+# Everything goes to $OUT/gpu-check.log when $OUT is set, else ./gpu-check.log.
+#
+#   tools/gpu-check.sh            # build dir: build-gpu/ (BUILD_DIR=... to change)
+#
+# Exit status: 0 when every step passed, 1 otherwise; the last lines summarise each step.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUTDIR=${OUT:-$PWD}
+LOG=$OUTDIR/gpu-check.log
+BUILD=${BUILD_DIR:-$ROOT/build-gpu}
+mkdir -p "$OUTDIR"
+exec > >(tee "$LOG") 2>&1
+
+export PATH=/usr/local/cuda/bin:$PATH
+START=$(date +%s)
+SUMMARY=()
+FAILED=0
+elapsed() { echo $(($(date +%s) - START)); }
+step() { echo; echo "=== $1 (t=$(elapsed)s)"; }
+record() {  # record NAME STATUS
+  if [ "$2" -eq 0 ]; then SUMMARY+=("ok    $1"); else SUMMARY+=("FAIL  $1 (exit $2)"); FAILED=1; fi
+}
+finish() {
+  echo; echo "=== summary (total $(elapsed)s)"
+  printf '  %s\n' "${SUMMARY[@]}"
+  echo "log: $LOG"
+  exit $FAILED
+}
+
+step "machine"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "nvidia-smi not found"
+nvcc --version | tail -1 || true
+python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)" || echo "no torch"
+
+step "configure (Release, CJ_CUDA=ON, sm_90)"
+GEN=()
+command -v ninja >/dev/null && GEN=(-G Ninja)
+CONFIG=(-S "$ROOT" -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DCJ_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90)
+if ! cmake "${CONFIG[@]}" -DCJ_BUILD_BENCH=ON; then
+  echo "configure with benchmarks failed; retrying without them (no Google Benchmark here?)"
+  rm -rf "$BUILD"
+  cmake "${CONFIG[@]}" -DCJ_BUILD_BENCH=OFF
+fi
+record configure $?
+[ $FAILED -eq 0 ] || finish
+
+step "build"
+TARGETS=(cjepa cj_test_cuda)
+for t in bench_cuda_ops cj_test_tensor cj_test_apps; do
+  cmake --build "$BUILD" --target help 2>/dev/null | grep -qw "$t" && TARGETS+=("$t")
+done
+echo "targets: ${TARGETS[*]}"
+cmake --build "$BUILD" -j"$(nproc)" --target "${TARGETS[@]}"
+record build $?
+[ $FAILED -eq 0 ] || finish
+
+step "cjepa info"
+"$BUILD/bin/cjepa" info
+record "cjepa info" $?
+
+step "CUDA tests (ctest -L cuda)"
+(cd "$BUILD" && ctest -L cuda --output-on-failure --timeout 300)
+record "ctest -L cuda" $?
+
+step "CPU suites (tensor, apps)"
+(cd "$BUILD" && ctest -L 'tensor|apps' -j"$(nproc)" --output-on-failure --timeout 120)
+record "ctest cpu suites" $?
+
+step "compute-sanitizer memcheck on cj_test_cuda"
+SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
+if [ -n "$SANITIZER" ]; then
+  timeout 240 "$SANITIZER" --tool memcheck --error-exitcode 1 --leak-check no "$BUILD/tests/cj_test_cuda" \
+    --gtest_brief=1
+  record "compute-sanitizer memcheck" $?
+else
+  echo "compute-sanitizer not installed: skipped"
+  SUMMARY+=("skip  compute-sanitizer (not installed)")
+fi
+
+step "benchmarks: cjepa vs PyTorch, same card, TF32 off"
+if [ -x "$BUILD/bin/bench_cuda_ops" ]; then
+  "$BUILD/bin/bench_cuda_ops" --benchmark_out="$OUTDIR/bench_cuda_ops.json" --benchmark_out_format=json
+  record "bench_cuda_ops" $?
+  python3 "$ROOT/bench/torch_cuda_reference.py" --ours "$OUTDIR/bench_cuda_ops.json"
+  record "torch_cuda_reference.py" $?
+else
+  echo "bench_cuda_ops not built: skipped"
+  SUMMARY+=("skip  benchmarks (not built)")
+fi
+
+finish
