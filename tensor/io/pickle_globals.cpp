@@ -24,15 +24,18 @@ struct Call {
   [[noreturn]] void error(const Args&... pieces) const {
     fail(source, ": pickle calls ", name, ": ", pieces...);
   }
-  const Value& arg(std::size_t i, K kind) const {
+  const Value& item(std::size_t i) const {
     if (i >= args.items.size()) error("expected at least ", i + 1, " arguments, got ", args.items.size());
-    const Value& v = *args.items[i];
+    return *args.items[i];
+  }
+  const Value& arg(std::size_t i, K kind) const {
+    const Value& v = item(i);
     if (v.kind != kind) error("argument ", i, " must be a ", kind_name(kind), ", got ", v.short_description());
     return v;
   }
   std::size_t count() const { return args.items.size(); }
   Shape int_tuple(std::size_t i) const {
-    const Value& v = *args.items.at(i);
+    const Value& v = item(i);
     if (v.kind != K::tuple && v.kind != K::list) error("argument ", i, " must be a tuple of ints, got ", v.short_description());
     Shape out;
     for (const Value* x : v.items) {
@@ -138,7 +141,7 @@ Tensor numpy_tensor(const Call& c, const NumpyType& type, const Shape& shape, co
 // numpy.core.numeric._frombuffer(buffer, dtype, shape, order): protocol 5's in-band arrays.
 Value* numpy_frombuffer(PickleTree& tree, const Call& c) {
   const Value& buffer = c.arg(0, K::bytes);
-  NumpyType type = numpy_type(c, *c.args.items.at(1));
+  NumpyType type = numpy_type(c, c.item(1));
   if (c.count() < 4) c.error("expected (buffer, dtype, shape, order)");
   Shape shape = c.int_tuple(2);
   const std::string& order = c.arg(3, K::string).text;
@@ -199,7 +202,7 @@ Value* make_dict(PickleTree& tree, const Call& c, const char* label) {
     if (pairs.kind != K::list && pairs.kind != K::tuple) c.error("expected a list of (key, value) pairs");
     for (const Value* p : pairs.items) {
       if ((p->kind != K::tuple && p->kind != K::list) || p->items.size() != 2) c.error("expected (key, value) pairs");
-      d->entries.emplace_back(p->items[0], p->items[1]);
+      d->set_item(p->items[0], p->items[1]);
     }
   }
   return d;
@@ -328,7 +331,8 @@ void build(PickleTree& tree, const std::string& source, Value& target, Value* st
           (state->items[0]->kind == K::dict || state->items[0]->kind == K::none) && state->items[1]->kind == K::dict) {
         Value* merged = tree.make(K::dict);
         for (const Value* part : state->items)
-          if (part->kind == K::dict) merged->entries.insert(merged->entries.end(), part->entries.begin(), part->entries.end());
+          if (part->kind == K::dict)
+            for (const auto& [k, v] : part->entries) merged->set_item(k, v);
         state = merged;
       }
       target.state = state;

@@ -25,11 +25,25 @@ const char* kind_name(Value::Kind kind) {
 }
 
 const Value* Value::find(const std::string& key) const {
-  if (kind == Kind::object) return state && state->kind == Kind::dict ? state->find(key) : nullptr;
-  if (kind != Kind::dict) return nullptr;
-  for (const auto& [k, v] : entries)
-    if (k->kind == Kind::string && k->text == key) return v;
+  if (kind != Kind::dict && kind != Kind::object) return nullptr;
+  if (auto it = key_index_.find("s" + key); it != key_index_.end()) return entries[it->second].second;
+  // A record's attributes live in its BUILD state (its own entries are those of a dict subclass).
+  if (kind == Kind::object && state && state->kind == Kind::dict) return state->find(key);
   return nullptr;
+}
+
+void Value::set_item(Value* key, Value* value) {
+  std::string index_key;
+  if (key->kind == Kind::string) index_key = "s" + key->text;
+  if (key->kind == Kind::integer) index_key = "i" + std::to_string(key->integer);
+  if (!index_key.empty()) {
+    auto [it, fresh] = key_index_.emplace(index_key, entries.size());
+    if (!fresh) {
+      entries[it->second].second = value;
+      return;
+    }
+  }
+  entries.emplace_back(key, value);
 }
 
 const Value& Value::at(const std::string& key) const {

@@ -39,14 +39,20 @@ struct Value {
   DType storage_dtype = DType::u8;
 
   bool is(Kind k) const { return kind == k; }
-  // For a dict (or an object, through its state dict): the value under a string key, or null.
+  // For a dict, or an object (its dict-subclass items, then its state dict): the value under a string
+  // key, or null.
   const Value* find(const std::string& key) const;
   const Value& at(const std::string& key) const;  // throws cj::Error naming the key when absent
   // An object whose state has the attributes nn.Module pickles (_parameters, _buffers, _modules).
   bool is_module_record() const;
   std::string short_description() const;  // "dict (3 entries)", "tensor float32 [3, 4]", "'abc'", ...
 
-  std::unordered_map<std::string, std::size_t> key_index;  // dict: string/int key -> entry (SETITEM replaces)
+  // dict (or object) item assignment with Python semantics: a key seen before (str or int) keeps its
+  // position and takes the new value.
+  void set_item(Value* key, Value* value);
+
+ private:
+  std::unordered_map<std::string, std::size_t> key_index_;  // "s<str>" / "i<int>" -> position in entries
 };
 
 const char* kind_name(Value::Kind kind);

@@ -61,7 +61,12 @@ void collect(const Value& v, const std::string& prefix, TensorMap& out, int dept
       add_unique(out, prefix, v.tensor);
       return;
     case K::dict:
-      for (const auto& [key, child] : v.entries) {
+    case K::object:
+      if (v.is_module_record()) {
+        flatten_module(v, prefix.empty() ? "" : prefix + ".", false, out, depth + 1);
+        return;
+      }
+      for (const auto& [key, child] : v.entries) {  // a dict, or the items of a dict-subclass record
         if (key->kind == K::string) collect(*child, child_name(key->text), out, depth + 1);
         else if (key->kind == K::integer) collect(*child, child_name(std::to_string(key->integer)), out, depth + 1);
       }
@@ -69,9 +74,6 @@ void collect(const Value& v, const std::string& prefix, TensorMap& out, int dept
     case K::list:
     case K::tuple:
       for (std::size_t i = 0; i < v.items.size(); ++i) collect(*v.items[i], child_name(std::to_string(i)), out, depth + 1);
-      return;
-    case K::object:
-      if (v.is_module_record()) flatten_module(v, prefix.empty() ? "" : prefix + ".", false, out, depth + 1);
       return;
     default:
       return;  // numbers, strings and other records hold no tensors

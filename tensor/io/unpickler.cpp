@@ -168,17 +168,7 @@ class Unpickler {
   void set_item(Value& dict, Value* key, Value* value) {
     if (dict.kind != Value::Kind::dict && dict.kind != Value::Kind::object)
       error("SETITEM(S) on a ", kind_name(dict.kind), ", expected a dict");
-    std::string index_key;
-    if (key->kind == Value::Kind::string) index_key = "s" + key->text;
-    if (key->kind == Value::Kind::integer) index_key = "i" + std::to_string(key->integer);
-    if (!index_key.empty()) {
-      auto [it, fresh] = dict.key_index.emplace(index_key, dict.entries.size());
-      if (!fresh) {  // Python dicts keep one value per key: the last one
-        dict.entries[it->second].second = value;
-        return;
-      }
-    }
-    dict.entries.emplace_back(key, value);
+    dict.set_item(key, value);
   }
 
   void append_items(Value& target, const std::vector<Value*>& items) {
@@ -394,18 +384,12 @@ void Unpickler::step() {
       push(detail::call_global(tree_, src, *cls, *args, options_.unknown_calls_as_records));
       return;
     }
-    case NEWOBJ: {
-      Value* args = pop();
-      Value* cls = pop();
-      if (cls->kind != K::global) error("NEWOBJ on a ", kind_name(cls->kind), ", expected a class");
-      push(detail::new_object(tree_, src, *cls, args));
-      return;
-    }
+    case NEWOBJ:
     case NEWOBJ_EX: {
-      pop();  // keyword arguments: kept nowhere, a record is built from the class and positional arguments
+      if (op_ == NEWOBJ_EX) pop();  // keyword arguments: a record keeps the class and positional arguments only
       Value* args = pop();
       Value* cls = pop();
-      if (cls->kind != K::global) error("NEWOBJ_EX on a ", kind_name(cls->kind), ", expected a class");
+      if (cls->kind != K::global) error("cls.__new__ on a ", kind_name(cls->kind), ", expected a class");
       push(detail::new_object(tree_, src, *cls, args));
       return;
     }

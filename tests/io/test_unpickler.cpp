@@ -106,6 +106,8 @@ TEST(Unpickler, MalformedPicklesGiveOneClearError) {
   expect_refused("\x80\x02"s "ctorch._utils\n_rebuild_tensor_v2\n" "(K\x01K\x00)}t"s "R.", {"argument 0 must be a storage"});
   expect_refused("\x80\x02K\x01K\x02K\x03s."s, {"SETITEM", "expected a dict"});
   expect_refused("\x80\x02\x82\x01."s, {"extension registry"});
+  // Found by fuzz_unpickle: an allow-listed call with too few arguments.
+  expect_refused("\x80\x02"s "cnumpy.core.numeric\n_frombuffer\n" "C\x01" "a\x85R."s, {"_frombuffer", "expected at least 2 arguments"});
   expect_refused("\x80\x05\x97."s, {"out-of-band buffers"});
 }
 
