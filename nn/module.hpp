@@ -3,6 +3,7 @@
 // ("blocks.0.attn.in_proj_weight"), so state dicts saved by PyTorch load by their own keys.
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,6 +67,16 @@ class Module : public std::enable_shared_from_this<Module> {
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };
+
+// A module with one tensor in and one out: what Sequential chains. operator() calls forward.
+class UnaryModule : public Module {
+ public:
+  virtual Tensor forward(const Tensor& x) = 0;
+  Tensor operator()(const Tensor& x) { return forward(x); }
+};
+
+// An optional parameter (a layer built without bias leaves it undefined) as the ops take it.
+inline std::optional<Tensor> if_defined(const Tensor& t) { return t.defined() ? std::optional<Tensor>(t) : std::nullopt; }
 
 // Joins a prefix and a name with a dot ("" + "w" = "w").
 std::string join_name(const std::string& prefix, const std::string& name);

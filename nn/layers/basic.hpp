@@ -1,0 +1,80 @@
+#pragma once
+// The elementary layers, with PyTorch's parameter names, shapes and default initialisation:
+// Linear, Embedding, LayerNorm, Dropout, ReLU, GELU.
+#include <cstdint>
+
+#include "nn/module.hpp"
+#include "tensor/ops/elementwise.hpp"
+#include "tensor/random.hpp"
+
+namespace cj::nn {
+
+// torch.nn.Linear: weight (out, in) and bias (out), both U(-1/sqrt(in), 1/sqrt(in)).
+class Linear : public UnaryModule {
+ public:
+  Linear(int64_t in_features, int64_t out_features, bool bias = true, Generator& gen = default_generator());
+  Tensor forward(const Tensor& x) override;  // x: (..., in) -> (..., out)
+  int64_t in_features() const { return in_features_; }
+  int64_t out_features() const { return out_features_; }
+
+  Tensor weight, bias;  // bias undefined without bias
+
+ private:
+  int64_t in_features_, out_features_;
+};
+
+// torch.nn.Embedding: weight (num_embeddings, dim) ~ N(0, 1).
+class Embedding : public Module {
+ public:
+  Embedding(int64_t num_embeddings, int64_t embedding_dim, Generator& gen = default_generator());
+  Tensor forward(const Tensor& index);  // index: (...) integer -> (..., dim)
+  Tensor operator()(const Tensor& index) { return forward(index); }
+
+  Tensor weight;
+};
+
+// torch.nn.LayerNorm over the last normalized_shape.size() dims: weight ones, bias zeros.
+class LayerNorm : public UnaryModule {
+ public:
+  LayerNorm(Shape normalized_shape, double eps = 1e-5, bool elementwise_affine = true, bool bias = true);
+  explicit LayerNorm(int64_t dim, double eps = 1e-5, bool elementwise_affine = true, bool bias = true)
+      : LayerNorm(Shape{dim}, eps, elementwise_affine, bias) {}
+  Tensor forward(const Tensor& x) override;  // x: (..., *normalized_shape) -> like x
+
+  Tensor weight, bias;  // undefined without elementwise_affine (bias also without bias)
+
+ private:
+  Shape normalized_shape_;
+  double eps_;
+};
+
+// Inverted dropout: in training, each element is zeroed with probability p and the rest scaled by
+// 1 / (1 - p); identity in eval mode or when p is 0.
+Tensor dropout(const Tensor& x, double p, bool training, Generator& gen = default_generator());
+
+class Dropout : public UnaryModule {
+ public:
+  explicit Dropout(double p = 0.5, Generator& gen = default_generator());
+  Tensor forward(const Tensor& x) override { return dropout(x, p_, is_training(), gen_); }
+  double p() const { return p_; }
+
+ private:
+  double p_;
+  Generator& gen_;
+};
+
+class ReLU : public UnaryModule {
+ public:
+  Tensor forward(const Tensor& x) override;
+};
+
+class GELU : public UnaryModule {
+ public:
+  explicit GELU(ops::GeluApprox approximate = ops::GeluApprox::none) : approximate_(approximate) {}
+  Tensor forward(const Tensor& x) override;
+
+ private:
+  ops::GeluApprox approximate_;
+};
+
+}  // namespace cj::nn
