@@ -88,8 +88,10 @@ record "ctest cpu suites" $?
 step "compute-sanitizer memcheck on cj_test_cuda"
 SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
 if [ -n "$SANITIZER" ]; then
+  # The allocator's out-of-memory test fails cudaMalloc on purpose; memcheck would count that
+  # deliberate API error, so that one test runs outside the sanitizer (in ctest above).
   timeout 240 "$SANITIZER" --tool memcheck --error-exitcode 1 --leak-check no "$BUILD/tests/cj_test_cuda" \
-    --gtest_brief=1
+    --gtest_brief=1 --gtest_filter=-CudaAllocator.HugeRequestGivesOneClearError
   record "compute-sanitizer memcheck" $?
 else
   echo "compute-sanitizer not installed: skipped"

@@ -2,6 +2,8 @@
 // The loop strategy and summation accuracy are described in tensor/cpu/reduce_kernel.hpp.
 #include "tensor/ops/reduction.hpp"
 
+#include "tensor/backend.hpp"
+
 #include <cmath>
 #include <limits>
 
@@ -73,12 +75,16 @@ Tensor extreme(const char* op, const Tensor& x, const Dims& dims, bool keepdim, 
 
 }  // namespace
 
+using ReduceSig = Tensor(const Tensor&, const Dims&, bool);
+
 Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
+  CJ_FORWARD_TO_DEVICE(ReduceSig, "sum", x, x, dims, keepdim);
   ReduceLayout L = cpu::plan_reduction("sum", x, dims, keepdim);
   return sum_like("sum", L, widened_integer_result(x.dtype()), [](auto s) { return s; });
 }
 
 Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
+  CJ_FORWARD_TO_DEVICE(ReduceSig, "mean", x, x, dims, keepdim);
   cpu::check_cpu("mean", x);
   Tensor xf = is_floating(x.dtype()) ? x : to(x, DType::f32);
   ReduceLayout L = cpu::plan_reduction("mean", xf, dims, keepdim);
@@ -91,7 +97,10 @@ Tensor prod(const Tensor& x, const Dims& dims, bool keepdim) {
   return fold_like("prod", L, widened_integer_result(x.dtype()), false, [](auto a, auto v) { return a * v; }, 1);
 }
 
-Tensor amax(const Tensor& x, const Dims& dims, bool keepdim) { return extreme("amax", x, dims, keepdim, true); }
+Tensor amax(const Tensor& x, const Dims& dims, bool keepdim) {
+  CJ_FORWARD_TO_DEVICE(ReduceSig, "amax", x, x, dims, keepdim);
+  return extreme("amax", x, dims, keepdim, true);
+}
 Tensor amin(const Tensor& x, const Dims& dims, bool keepdim) { return extreme("amin", x, dims, keepdim, false); }
 
 // Two passes (mean, then the cascade sum of squared deviations): as accurate as Welford and

@@ -17,6 +17,7 @@
 #include "tensor/cpu/parallel.hpp"
 #include "tensor/cpu/reduce_kernel.hpp"
 #include "tensor/ops/reduction.hpp"
+#include "tensor/backend.hpp"
 
 namespace cj::ops {
 
@@ -163,13 +164,24 @@ Tensor softmax_backward_impl(const char* op, const Tensor& y, const Tensor& gy, 
 
 }  // namespace
 
-Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl<false>("softmax", x, dim); }
+using SoftmaxSig = Tensor(const Tensor&, int64_t);
+using SoftmaxBackwardSig = Tensor(const Tensor&, const Tensor&, int64_t);
+
+Tensor softmax(const Tensor& x, int64_t dim) {
+  CJ_FORWARD_TO_DEVICE(SoftmaxSig, "softmax", x, x, dim);
+  return softmax_impl<false>("softmax", x, dim);
+}
 Tensor softmax_backward(const Tensor& y, const Tensor& gy, int64_t dim) {
+  CJ_FORWARD_TO_DEVICE(SoftmaxBackwardSig, "softmax_backward", y, y, gy, dim);
   return softmax_backward_impl<false>("softmax_backward", y, gy, dim);
 }
 
-Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl<true>("log_softmax", x, dim); }
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+  CJ_FORWARD_TO_DEVICE(SoftmaxSig, "log_softmax", x, x, dim);
+  return softmax_impl<true>("log_softmax", x, dim);
+}
 Tensor log_softmax_backward(const Tensor& y, const Tensor& gy, int64_t dim) {
+  CJ_FORWARD_TO_DEVICE(SoftmaxBackwardSig, "log_softmax_backward", y, y, gy, dim);
   return softmax_backward_impl<true>("log_softmax_backward", y, gy, dim);
 }
 
