@@ -1,0 +1,153 @@
+#include "models/cjepa_predictor.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "autograd/ops.hpp"
+#include "tensor/error.hpp"
+#include "tensor/numpy_random.hpp"
+
+namespace cj::models {
+
+NonCausalBlock::NonCausalBlock(int64_t dim, int64_t heads, int64_t ffn, double dropout, Generator& gen) {
+  attn = register_module("0", std::make_shared<nn::MultiheadAttention>(dim, heads, dropout, /*bias=*/true,
+                                                                      /*batch_first=*/true, gen));
+  ff = register_module("1", std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::UnaryModule>>{
+                                std::make_shared<nn::LayerNorm>(dim), std::make_shared<nn::Linear>(dim, ffn, true, gen),
+                                std::make_shared<nn::GELU>(), std::make_shared<nn::Dropout>(dropout, gen),
+                                std::make_shared<nn::Linear>(ffn, dim, true, gen),
+                                std::make_shared<nn::Dropout>(dropout, gen)}));
+}
+
+// x: (B, L, D) -> (B, L, D). The reference calls attn(x, x, x) with need_weights left at True;
+// the output is the same either way, so the fused path runs.
+Tensor NonCausalBlock::forward(const Tensor& x) {
+  Tensor h = cj::add(x, attn->forward(x, x, x, std::nullopt, /*need_weights=*/false).output);
+  return cj::add(h, ff->forward(h));
+}
+
+NonCausalTransformer::NonCausalTransformer(int64_t dim, int64_t depth, int64_t heads, int64_t ffn, double dropout,
+                                           Generator& gen) {
+  norm = register_module("norm", std::make_shared<nn::LayerNorm>(dim));
+  layers = register_module("layers", std::make_shared<nn::ModuleList<NonCausalBlock>>());
+  for (int64_t i = 0; i < depth; ++i) layers->push_back(std::make_shared<NonCausalBlock>(dim, heads, ffn, dropout, gen));
+}
+
+// x: (B, L, D) -> (B, L, D)
+Tensor NonCausalTransformer::forward(const Tensor& x) {
+  CJ_CHECK(x.dim() == 3, "NonCausalTransformer: expected x of shape (B, L, D), got ", x.shape());
+  Tensor h = x;
+  for (std::size_t i = 0; i < layers->size(); ++i) h = (*layers)[i]->forward(h);
+  return norm->forward(h);
+}
+
+std::vector<int64_t> fixed_mask_indices(int64_t n, int64_t m) {
+  CJ_CHECK(n >= 0 && m >= 0 && m <= n, "fixed_mask_indices: need 0 <= m <= n, got n = ", n, ", m = ", m);
+  return NumpyRandomState(42).choice_without_replacement(n, m);
+}
+
+MaskedSlotPredictor::MaskedSlotPredictor(const CjepaPredictorConfig& config, Generator& gen) : config_(config) {
+  CJ_CHECK(config.dim > 0 && config.heads > 0 && config.dim % config.heads == 0,
+           "MaskedSlotPredictor: dim (", config.dim, ") must be a positive multiple of heads (", config.heads, ")");
+  CJ_CHECK(config.depth >= 1 && config.ffn >= 1 && config.history >= 1 && config.preds >= 1,
+           "MaskedSlotPredictor: depth, ffn, history and preds must be >= 1, got depth ", config.depth, ", ffn ",
+           config.ffn, ", history ", config.history, ", preds ", config.preds);
+  const int64_t d = config.dim;
+  mask_token = register_parameter("mask_token", zeros({1, 1, d}));
+  nn::init::trunc_normal_(mask_token, 0.0, 0.02, -2.0, 2.0, gen);
+  time_pos_embed = register_parameter("time_pos_embed", zeros({1, config.total_steps(), 1, d}));
+  nn::init::normal_(time_pos_embed, 0.0, 1.0, gen);
+  id_projector = register_module("id_projector", std::make_shared<nn::Linear>(d, d, true, gen));
+  transformer = register_module("transformer", std::make_shared<NonCausalTransformer>(
+                                                   d, config.depth, config.heads, config.ffn, config.dropout, gen));
+  to_out = register_module("to_out", std::make_shared<nn::Linear>(d, d, true, gen));
+}
+
+namespace {
+
+// Throws unless x is (B, T, S, D) with D = dim and T in [min_t, max_t].
+void check_slots(const char* op, const Tensor& x, int64_t dim, int64_t min_t, int64_t max_t) {
+  CJ_CHECK(x.defined() && x.dim() == 4, op, ": expected slots of shape (B, T, S, D), got ",
+           x.defined() ? x.shape() : Shape{});
+  CJ_CHECK(x.shape()[3] == dim, op, ": slot dim is ", x.shape()[3], " (shape ", x.shape(), "), the model's is ", dim);
+  CJ_CHECK(x.shape()[1] >= min_t && x.shape()[1] <= max_t, op, ": got ", x.shape()[1], " time steps (shape ",
+           x.shape(), "), expected ", min_t == max_t ? std::to_string(min_t) : std::to_string(min_t) + ".." + std::to_string(max_t));
+  CJ_CHECK(x.shape()[0] >= 1 && x.shape()[2] >= 1, op, ": empty batch or no slots, shape ", x.shape());
+  CJ_CHECK(is_floating(x.dtype()), op, ": slots must be floating point, got ", dtype_name(x.dtype()));
+}
+
+}  // namespace
+
+// history: (B, T, S, D), time_pe: (1, T + P, 1, D) -> tokens (B, T + P, S, D)
+Tensor MaskedSlotPredictor::build_tokens(const Tensor& history, const Tensor& time_pe, int64_t num_preds,
+                                         const std::vector<int64_t>& masked_indices) {
+  const int64_t steps = history.shape()[1], slots = history.shape()[2];
+  std::vector<float> is_masked(static_cast<std::size_t>(slots), 0.f);
+  for (int64_t s : masked_indices) {
+    CJ_CHECK(s >= 0 && s < slots, "MaskedSlotPredictor: masked slot index ", s, " out of range for ", slots, " slots");
+    CJ_CHECK(is_masked[static_cast<std::size_t>(s)] == 0.f, "MaskedSlotPredictor: masked slot index ", s,
+             " given twice");
+    is_masked[static_cast<std::size_t>(s)] = 1.f;
+  }
+  // (1, S, 1) bool, true where a history token (t >= 1) stays a query
+  const Tensor hidden = cj::gt(from_vector(is_masked, {1, slots, 1}), Scalar(0.5));
+  const Tensor anchor_query = id_projector->forward(cj::select(history, 1, 0));  // (B, S, D)
+  std::vector<Tensor> per_step;
+  for (int64_t t = 0; t < steps + num_preds; ++t) {
+    const Tensor pe = cj::select(time_pe, 1, t);                                    // (1, 1, D)
+    const Tensor query = cj::add(cj::add(mask_token, pe), anchor_query);            // (B, S, D)
+    if (t >= steps) {
+      per_step.push_back(query);
+      continue;
+    }
+    const Tensor visible = cj::add(cj::select(history, 1, t), pe);                   // (B, S, D)
+    per_step.push_back(t == 0 || masked_indices.empty() ? visible : cj::where(hidden, query, visible));
+  }
+  return cj::stack(per_step, 1);  // (B, T + P, S, D)
+}
+
+// tokens: (B, T, S, D) -> (B, T, S, D)
+Tensor MaskedSlotPredictor::run_backbone(const Tensor& tokens) {
+  const Shape& s = tokens.shape();
+  Tensor flat = cj::flatten(tokens, 1, 2);  // time-major: b t s d -> b (t s) d
+  Tensor out = transformer->forward(flat);
+  return to_out->forward(cj::unflatten(out, 1, {s[1], s[2]}));
+}
+
+MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked(const Tensor& slots,
+                                                                      const std::vector<int64_t>& masked_indices) {
+  const int64_t t_h = config_.history, t_tot = config_.total_steps();
+  check_slots("MaskedSlotPredictor::forward_masked", slots, config_.dim, t_tot, t_tot);
+  CJ_CHECK(static_cast<int64_t>(masked_indices.size()) <= slots.shape()[2], "MaskedSlotPredictor::forward_masked: ",
+           masked_indices.size(), " masked slots but only ", slots.shape()[2], " slots");
+  MaskedOutput out;
+  const Tensor history = cj::slice(slots, 1, 0, t_h);  // (B, T_h, S, D)
+  out.predictions = run_backbone(build_tokens(history, time_pos_embed, config_.preds, masked_indices));
+  const Tensor targets = detach(slots);
+  out.loss_future = nn::mse_loss(cj::slice(out.predictions, 1, t_h, t_tot), cj::slice(targets, 1, t_h, t_tot));
+  if (masked_indices.empty()) {
+    out.loss_history = scalar_tensor(0.0, TensorOptions{out.loss_future.dtype()});
+  } else {
+    const Tensor idx = from_vector(masked_indices, {static_cast<int64_t>(masked_indices.size())});
+    out.loss_history = nn::mse_loss(cj::index_select(cj::slice(out.predictions, 1, 0, t_h), 2, idx),
+                                    cj::index_select(cj::slice(targets, 1, 0, t_h), 2, idx));
+  }
+  out.loss = cj::add(out.loss_history, out.loss_future);
+  return out;
+}
+
+// history: (B, T, S, D) -> (B, num_preds, S, D)
+Tensor MaskedSlotPredictor::inference(const Tensor& history, int64_t num_preds) {
+  const int64_t t_tot = config_.total_steps();
+  CJ_CHECK(num_preds >= 1 && num_preds < t_tot, "MaskedSlotPredictor::inference: num_preds must lie in [1, ",
+           t_tot - 1, "], got ", num_preds);
+  check_slots("MaskedSlotPredictor::inference", history, config_.dim, 1, t_tot - num_preds);
+  NoGradGuard no_grad;
+  const int64_t steps = history.shape()[1];
+  // Shorter histories align to the end of the time table, as the reference's [-T_total:] slice.
+  const Tensor time_pe = cj::slice(time_pos_embed, 1, t_tot - (steps + num_preds), t_tot);
+  const Tensor pred = run_backbone(build_tokens(history, time_pe, num_preds, {}));
+  return cj::slice(pred, 1, steps, steps + num_preds);
+}
+
+}  // namespace cj::models

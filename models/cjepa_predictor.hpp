@@ -1,0 +1,88 @@
+#pragma once
+// The C-JEPA masked slot predictor (reference spec §5.1-5.5, CLEVRER variant: slots only) with the
+// reference's parameter names (src/cjepa_predictor.py), so its checkpoints load by their own keys:
+//   mask_token (1, 1, D), time_pos_embed (1, T_h + T_p, 1, D), id_projector.{weight,bias},
+//   transformer.layers.<i>.0.* (nn.MultiheadAttention), transformer.layers.<i>.1.{0,1,4}.*
+//   (the feed-forward Sequential: LayerNorm, Linear, GELU, Dropout, Linear, Dropout),
+//   transformer.norm.*, to_out.{weight,bias}.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "nn/nn.hpp"
+
+namespace cj::models {
+
+struct CjepaPredictorConfig {
+  int64_t depth = 6;
+  int64_t heads = 16;    // the reference's dim_head is ignored: head width = dim / heads
+  int64_t dim = 128;     // slot dim D
+  int64_t ffn = 2048;    // feed-forward hidden width
+  int64_t history = 6;   // T_h
+  int64_t preds = 10;    // T_p
+  double dropout = 0.1;
+  int64_t total_steps() const { return history + preds; }
+};
+
+// One block of NonCausalTransformer: x = x + MHA(x, x, x); x = x + FFN(x). Children "0" (the
+// attention) and "1" (the FFN Sequential) as in the reference's nn.ModuleList([attn, ff]).
+class NonCausalBlock : public nn::Module {
+ public:
+  NonCausalBlock(int64_t dim, int64_t heads, int64_t ffn, double dropout, Generator& gen = default_generator());
+  Tensor forward(const Tensor& x);  // x: (B, L, D) -> (B, L, D)
+
+  std::shared_ptr<nn::MultiheadAttention> attn;
+  std::shared_ptr<nn::Sequential> ff;
+};
+
+// Full (bidirectional) attention transformer with a final LayerNorm, no LayerNorm before attention.
+class NonCausalTransformer : public nn::Module {
+ public:
+  NonCausalTransformer(int64_t dim, int64_t depth, int64_t heads, int64_t ffn, double dropout,
+                       Generator& gen = default_generator());
+  Tensor forward(const Tensor& x);  // x: (B, L, D) -> (B, L, D)
+
+  std::shared_ptr<nn::LayerNorm> norm;
+  std::shared_ptr<nn::ModuleList<NonCausalBlock>> layers;
+};
+
+// The slot indices the reference masks: RandomState(42).choice(n, m, replace=False), the same for
+// every batch (spec §5.3). n: slots in the pool, m: how many to mask (0 <= m <= n).
+std::vector<int64_t> fixed_mask_indices(int64_t n, int64_t m);
+
+class MaskedSlotPredictor : public nn::Module {
+ public:
+  explicit MaskedSlotPredictor(const CjepaPredictorConfig& config, Generator& gen = default_generator());
+
+  struct MaskedOutput {
+    Tensor predictions;  // (B, T_h + T_p, S, D)
+    Tensor loss_future;  // [] MSE over the future steps, all slots
+    Tensor loss_history; // [] MSE over the masked slots at every history step (t = 0 included); 0 without masks
+    Tensor loss;         // [] loss_history + loss_future
+  };
+  // slots: (B, T_h + T_p, S, D), the encoder's slots of history and future (targets are detached).
+  // masked_indices: distinct slot indices in [0, S) hidden after t = 0.
+  MaskedOutput forward_masked(const Tensor& slots, const std::vector<int64_t>& masked_indices);
+
+  // history: (B, T, S, D) with 1 <= T <= T_h, fully visible -> (B, num_preds, S, D). Uses the last
+  // T + num_preds rows of time_pos_embed (T + num_preds <= T_h + T_p).
+  Tensor inference(const Tensor& history, int64_t num_preds);
+
+  // The transformer input of §5.2. history: (B, T, S, D); time_pe: (1, T + P, 1, D);
+  // masked_indices as forward_masked's -> (B, T + P, S, D).
+  Tensor build_tokens(const Tensor& history, const Tensor& time_pe, int64_t num_preds,
+                      const std::vector<int64_t>& masked_indices);
+
+  const CjepaPredictorConfig& config() const { return config_; }
+
+  Tensor mask_token, time_pos_embed;
+  std::shared_ptr<nn::Linear> id_projector, to_out;
+  std::shared_ptr<NonCausalTransformer> transformer;
+
+ private:
+  // tokens: (B, T, S, D) -> transformer, to_out -> (B, T, S, D)
+  Tensor run_backbone(const Tensor& tokens);
+  CjepaPredictorConfig config_;
+};
+
+}  // namespace cj::models
