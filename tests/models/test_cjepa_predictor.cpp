@@ -226,3 +226,24 @@ TEST(CjepaPredictor, BadInputsGiveClearErrors) {
   config.heads = 3;
   has(error_of([&] { MaskedSlotPredictor bad(config); }), "multiple of heads");
 }
+
+TEST(CjepaPredictor, TrainingDropoutChangesOutputAndStillBackpropagates) {
+  CjepaPredictorConfig config;
+  config.depth = 1;
+  config.heads = 2;
+  config.dim = 8;
+  config.ffn = 16;
+  config.history = 2;
+  config.preds = 1;
+  config.dropout = 0.5;
+  Generator gen(3);
+  MaskedSlotPredictor model(config, gen);
+  Tensor slots = randn({2, 3, 3, 8}, {}, &gen);
+  model.eval();
+  Tensor eval_pred = model.forward_masked(slots, {0}).predictions;
+  model.train();
+  auto out = model.forward_masked(slots, {0});
+  EXPECT_GT(max_rel_error(out.predictions, eval_pred), 1e-3);  // dropout active in training
+  cj::backward(out.loss);
+  for (const auto& [name, p] : model.named_parameters()) EXPECT_TRUE(p.grad().defined()) << name;
+}
