@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -61,6 +62,27 @@ CjepaPredictorConfig config_of(const nlohmann::json& c) {
   return config;
 }
 
+// A one-block model at D = 8 (2 heads of width 4) for the tests that need no fixture.
+CjepaPredictorConfig tiny_config(int64_t history, int64_t preds, double dropout) {
+  CjepaPredictorConfig config;
+  config.depth = 1;
+  config.heads = 2;
+  config.dim = 8;
+  config.ffn = 16;
+  config.history = history;
+  config.preds = preds;
+  config.dropout = dropout;
+  return config;
+}
+
+// A model built for the fixture's config, in eval mode, with the fixture's parameters (strict).
+std::unique_ptr<MaskedSlotPredictor> load_fixture_model(const PredictorFixture& f) {
+  auto model = std::make_unique<MaskedSlotPredictor>(config_of(f.config));
+  model->eval();
+  model->load_state_dict(f.with_prefix("param."), /*strict=*/true);
+  return model;
+}
+
 double rel_error(const Tensor& actual, const Tensor& expected) {
   EXPECT_EQ(actual.shape(), expected.shape());
   return max_rel_error(actual, expected);
@@ -88,9 +110,8 @@ std::string error_of(F&& body) {
 
 TEST(CjepaPredictor, ParityWithPyTorch) {
   PredictorFixture f = load_predictor_fixture();
-  MaskedSlotPredictor model(config_of(f.config));
-  model.eval();
-  model.load_state_dict(f.with_prefix("param."), /*strict=*/true);
+  auto model_ptr = load_fixture_model(f);
+  MaskedSlotPredictor& model = *model_ptr;
 
   const std::vector<int64_t> masked = to_indices(f.at("input.masked_indices"));
   ASSERT_EQ(masked, models::fixed_mask_indices(f.config.at("slots"), f.config.at("masked")));
@@ -123,9 +144,8 @@ TEST(CjepaPredictor, ParityWithPyTorch) {
 
 TEST(CjepaPredictor, NoMaskLossIsFutureOnly) {
   PredictorFixture f = load_predictor_fixture();
-  MaskedSlotPredictor model(config_of(f.config));
-  model.eval();
-  model.load_state_dict(f.with_prefix("param."));
+  auto model_ptr = load_fixture_model(f);
+  MaskedSlotPredictor& model = *model_ptr;
   auto out = model.forward_masked(f.at("input.slots"), {});
   EXPECT_LE(rel_error(out.loss_future, f.at("nomask.loss_future")), kOutputTol);
   EXPECT_EQ(out.loss_history.item<double>(), 0.0);
@@ -134,9 +154,8 @@ TEST(CjepaPredictor, NoMaskLossIsFutureOnly) {
 
 TEST(CjepaPredictor, InferenceMatchesPyTorch) {
   PredictorFixture f = load_predictor_fixture();
-  MaskedSlotPredictor model(config_of(f.config));
-  model.eval();
-  model.load_state_dict(f.with_prefix("param."));
+  auto model_ptr = load_fixture_model(f);
+  MaskedSlotPredictor& model = *model_ptr;
   const int64_t preds = f.config.at("preds");
   // full history, and one step shorter (aligned to the end of time_pos_embed)
   for (const std::string which : {"full", "short"}) {
@@ -158,14 +177,7 @@ TEST(CjepaPredictor, FixedMaskIndicesAreTheReferenceTable) {
 }
 
 TEST(CjepaPredictor, TokenGridVisibleAndQueryPositions) {
-  CjepaPredictorConfig config;
-  config.depth = 1;
-  config.heads = 2;
-  config.dim = 8;
-  config.ffn = 16;
-  config.history = 3;
-  config.preds = 2;
-  config.dropout = 0;
+  const CjepaPredictorConfig config = tiny_config(3, 2, 0.0);
   Generator gen(7);
   MaskedSlotPredictor model(config, gen);
   const int64_t b = 2, s = 5, d = 8, t_h = 3, t_tot = 5;
@@ -205,13 +217,7 @@ TEST(CjepaPredictor, ReferenceParameterNamesAndCount) {
 }
 
 TEST(CjepaPredictor, BadInputsGiveClearErrors) {
-  CjepaPredictorConfig config;
-  config.depth = 1;
-  config.heads = 2;
-  config.dim = 8;
-  config.ffn = 16;
-  config.history = 3;
-  config.preds = 2;
+  CjepaPredictorConfig config = tiny_config(3, 2, 0.1);
   MaskedSlotPredictor model(config);
   auto has = [](const std::string& msg, const std::string& piece) {
     EXPECT_NE(msg.find(piece), std::string::npos) << "message: " << msg;
@@ -228,14 +234,7 @@ TEST(CjepaPredictor, BadInputsGiveClearErrors) {
 }
 
 TEST(CjepaPredictor, TrainingDropoutChangesOutputAndStillBackpropagates) {
-  CjepaPredictorConfig config;
-  config.depth = 1;
-  config.heads = 2;
-  config.dim = 8;
-  config.ffn = 16;
-  config.history = 2;
-  config.preds = 1;
-  config.dropout = 0.5;
+  const CjepaPredictorConfig config = tiny_config(2, 1, 0.5);
   Generator gen(3);
   MaskedSlotPredictor model(config, gen);
   Tensor slots = randn({2, 3, 3, 8}, {}, &gen);
