@@ -56,8 +56,8 @@ struct Dinov2Outputs {
 class Dinov2Block : public nn::Module {
  public:
   explicit Dinov2Block(const Dinov2Config& config);
-  Tensor forward(const Tensor& x);       // x: (B, N, C) -> (B, N, C)
-  Tensor attention_keys(const Tensor& x);  // x: (B, N, C) block input -> (B, N, C) key(norm1(x))
+  // x: (B, N, C) -> (B, N, C). keys, when given, receives key(norm1(x)): (B, N, C), heads concatenated.
+  Tensor forward(const Tensor& x, Tensor* keys = nullptr);
 
   std::shared_ptr<nn::LayerNorm> norm1, norm2;
   std::shared_ptr<nn::Linear> query, key, value, out_proj, fc1, fc2;
