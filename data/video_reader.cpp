@@ -10,18 +10,11 @@ extern "C" {
 #include <filesystem>
 #include <vector>
 
+#include "data/av_error.hpp"
 #include "tensor/error.hpp"
 #include "tensor/ops/index.hpp"
 
 namespace cj::data {
-
-namespace {
-std::string av_error(int code) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
-  av_strerror(code, buf, sizeof(buf));
-  return buf;
-}
-}  // namespace
 
 struct VideoReader::Impl {
   std::string path;
@@ -44,7 +37,7 @@ struct VideoReader::Impl {
   }
 
   [[noreturn]] void fail_at(const char* what, int code) const {
-    fail("video reader: ", what, " failed for '", path, "' after ", frames, " frames: ", av_error(code),
+    fail("video reader: ", what, " failed for '", path, "' after ", frames, " frames: ", av_error_text(code),
          "; expected a complete video file FFmpeg can decode");
   }
 
@@ -99,13 +92,13 @@ VideoReader::VideoReader(const std::string& path) : impl_(std::make_unique<Impl>
            std::filesystem::exists(path, ec) ? "is not a regular file" : "does not exist", "; expected a video file");
   av_log_set_level(AV_LOG_FATAL);  // errors reach the caller as cj::Error instead
   int r = avformat_open_input(&m.format, path.c_str(), nullptr, nullptr);
-  if (r < 0) fail("video reader: '", path, "' is not a readable video (", av_error(r), "); expected a complete video file FFmpeg can decode, e.g. .mp4");
+  if (r < 0) fail("video reader: '", path, "' is not a readable video (", av_error_text(r), "); expected a complete video file FFmpeg can decode, e.g. .mp4");
   r = avformat_find_stream_info(m.format, nullptr);
   if (r < 0) m.fail_at("reading the stream info", r);
   const AVCodec* codec = nullptr;
   m.stream = av_find_best_stream(m.format, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
   CJ_CHECK(m.stream >= 0 && codec, "video reader: '", path, "' has no decodable video stream (",
-           av_error(m.stream >= 0 ? AVERROR_DECODER_NOT_FOUND : m.stream), ")");
+           av_error_text(m.stream >= 0 ? AVERROR_DECODER_NOT_FOUND : m.stream), ")");
   AVStream* s = m.format->streams[m.stream];
   m.decoder = avcodec_alloc_context3(codec);
   m.packet = av_packet_alloc();

@@ -8,17 +8,12 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include "data/av_error.hpp"
 #include "tensor/error.hpp"
 
 namespace cj::data {
 
 namespace {
-
-std::string av_error(int code) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
-  av_strerror(code, buf, sizeof(buf));
-  return buf;
-}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -46,7 +41,7 @@ struct VideoWriter::Impl {
   }
 
   void check(int code, const char* what) const {
-    if (code < 0) fail("video writer: ", what, " failed for '", path, "': ", av_error(code));
+    if (code < 0) fail("video writer: ", what, " failed for '", path, "': ", av_error_text(code));
   }
 
   // Sends one frame (or nullptr to flush) and writes every packet the encoder hands back.

@@ -14,6 +14,7 @@
 #include "nn/init.hpp"
 #include "tensor/io/safetensors.hpp"
 #include "tensor/ops.hpp"
+#include "tests/tensor/numeric_check.hpp"
 #include "tests/apps/run_cli.hpp"
 #include "tests/io/io_test_util.hpp"
 
@@ -60,14 +61,6 @@ Expected run_in_process(const std::string& input, data::Preprocess p, int64_t si
   return {ops::cat(hidden, 0), ops::cat(keys, 0)};
 }
 
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.shape(), b.shape());
-  auto va = to_vector<double>(a), vb = to_vector<double>(b);
-  double worst = 0;
-  for (size_t i = 0; i < va.size() && i < vb.size(); ++i) worst = std::max(worst, std::abs(va[i] - vb[i]));
-  return worst;
-}
-
 }  // namespace
 
 TEST(CliFeatures, ImageFolderMatchesTheModelInProcess) {
@@ -82,9 +75,9 @@ TEST(CliFeatures, ImageFolderMatchesTheModelInProcess) {
   ASSERT_EQ(hidden.dtype(), DType::f32);
   const Expected want = run_in_process(kImageDir, data::Preprocess::extraction, 28);
   // Batches of 3 and 1 frames take different GEMM shapes; the results agree to rounding.
-  EXPECT_LE(max_abs_diff(hidden, want.hidden), 1e-5);
-  EXPECT_LE(max_abs_diff(file.tensors.at("keys"), want.keys), 1e-5);
-  EXPECT_GT(max_abs_diff(ops::select(hidden, 0, 0), ops::select(hidden, 0, 2)), 1e-3);  // frames differ
+  EXPECT_LE(test::max_abs_error(hidden, want.hidden), 1e-5);
+  EXPECT_LE(test::max_abs_error(file.tensors.at("keys"), want.keys), 1e-5);
+  EXPECT_GT(test::max_abs_error(ops::select(hidden, 0, 0), ops::select(hidden, 0, 2)), 1e-3);  // frames differ
   EXPECT_EQ(file.metadata.at("keys_block"), "2");  // the last block of a 2-block model
   EXPECT_EQ(file.metadata.at("preprocess"), "extraction");
   EXPECT_EQ(nlohmann::json::parse(file.metadata.at("files")),
@@ -102,7 +95,7 @@ TEST(CliFeatures, PatchTokensInBf16AreTheF32OutputRounded) {
   ASSERT_EQ(f32.shape(), (Shape{1, 1 + 9, 64}));
   ASSERT_EQ(bf16.shape(), (Shape{1, 9, 64}));
   ASSERT_EQ(bf16.dtype(), DType::bf16);
-  EXPECT_EQ(max_abs_diff(bf16, ops::to(ops::narrow(f32, 1, 1, 9), DType::bf16)), 0.0);
+  EXPECT_EQ(test::max_abs_error(bf16, ops::to(ops::narrow(f32, 1, 1, 9), DType::bf16)), 0.0);
 }
 
 TEST(CliFeatures, VideoStreamsEveryFrame) {
@@ -123,7 +116,7 @@ TEST(CliFeatures, VideoStreamsEveryFrame) {
   const auto file = io::read_safetensors(out.path());
   EXPECT_EQ(file.tensors.count("keys"), 0u);
   EXPECT_EQ(file.metadata.at("fps"), "10.000000");
-  EXPECT_LE(max_abs_diff(file.tensors.at("last_hidden_state"),
+  EXPECT_LE(test::max_abs_error(file.tensors.at("last_hidden_state"),
                          run_in_process(video.path(), data::Preprocess::videosaur, 28).hidden),
             1e-5);
 }

@@ -11,6 +11,7 @@
 #include "tensor/error.hpp"
 #include "tensor/io/safetensors.hpp"
 #include "tensor/ops.hpp"
+#include "tests/tensor/numeric_check.hpp"
 
 using namespace cj;
 using data::Preprocess;
@@ -20,14 +21,6 @@ namespace {
 const io::SafetensorsFile& fixture() {
   static const io::SafetensorsFile f = io::read_safetensors(std::string(CJ_FIXTURE_DIR) + "/data/image_preprocess.safetensors");
   return f;
-}
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.shape(), b.shape());
-  auto va = to_vector<double>(a), vb = to_vector<double>(b);
-  double worst = 0;
-  for (size_t i = 0; i < va.size() && i < vb.size(); ++i) worst = std::max(worst, std::abs(va[i] - vb[i]));
-  return worst;
 }
 
 }  // namespace
@@ -43,7 +36,7 @@ TEST(FramePreprocess, MatchesTorchvisionForEveryPipelineAndCase) {
       const Tensor expected = fixture().tensors.at("output." + name + "." + data::preprocess_name(p));
       const Tensor got = data::preprocess_frames(frame, p, size.get<int64_t>());
       ASSERT_EQ(got.shape(), expected.shape());
-      const double diff = max_abs_diff(got, expected);
+      const double diff = test::max_abs_error(got, expected);
       EXPECT_LE(diff, 1e-5);
       worst[data::preprocess_name(p)] = std::max(worst[data::preprocess_name(p)], diff);
     }
@@ -58,8 +51,8 @@ TEST(FramePreprocess, PipelinesDifferWhereTheReferenceDoes) {
   const Tensor a = data::preprocess_frames(frame, Preprocess::videosaur, 28);
   const Tensor b = data::preprocess_frames(frame, Preprocess::extraction, 28);
   const Tensor c = data::preprocess_frames(frame, Preprocess::planning, 28);
-  EXPECT_GT(max_abs_diff(a, b), 0.1);
-  EXPECT_GT(max_abs_diff(b, c), 0.1);
+  EXPECT_GT(test::max_abs_error(a, b), 0.1);
+  EXPECT_GT(test::max_abs_error(b, c), 0.1);
 }
 
 TEST(FramePreprocess, BatchOfFramesEqualsFramesOneByOne) {
@@ -67,7 +60,7 @@ TEST(FramePreprocess, BatchOfFramesEqualsFramesOneByOne) {
   const Tensor f1 = ops::rsub(f0, 255);  // the negative image
   const Tensor both = data::preprocess_frames(ops::stack({f0, f1}, 0), Preprocess::extraction, 28);
   ASSERT_EQ(both.shape(), (Shape{2, 3, 28, 28}));
-  EXPECT_EQ(max_abs_diff(ops::select(both, 0, 1), ops::select(data::preprocess_frames(f1, Preprocess::extraction, 28), 0, 0)), 0.0);
+  EXPECT_EQ(test::max_abs_error(ops::select(both, 0, 1), ops::select(data::preprocess_frames(f1, Preprocess::extraction, 28), 0, 0)), 0.0);
 }
 
 TEST(FramePreprocess, StepsByHand) {
