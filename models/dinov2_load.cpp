@@ -252,7 +252,13 @@ std::shared_ptr<Dinov2> load_dinov2(const std::map<std::string, Tensor>& tensors
 }
 
 std::shared_ptr<Dinov2> load_dinov2(const std::string& path) {
-  return load_dinov2(io::load_tensors(path), path);
+  io::TensorMap tensors;
+  try {
+    tensors = io::load_tensors(path);
+  } catch (const Error& e) {
+    fail("load_dinov2: ", e.what());  // the reader's message names the file and what is wrong with it
+  }
+  return load_dinov2(tensors, path);
 }
 
 }  // namespace cj::models
