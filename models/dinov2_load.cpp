@@ -50,7 +50,11 @@ struct Translated {
   std::map<std::string, Tensor> tensors;
   std::map<std::string, std::string> source;
   std::vector<std::string> unknown;
+  std::string clash;  // "'a' and 'b' both name X", for a file that spells one tensor two ways
   void put(const std::string& name, const Tensor& t, const std::string& from) {
+    auto it = source.find(name);
+    if (it != source.end() && it->second != from && clash.empty())
+      clash = "'" + it->second + "' and '" + from + "' both give the model's " + name;
     tensors[name] = t;
     source[name] = from;
   }
@@ -215,6 +219,7 @@ std::shared_ptr<Dinov2> load_dinov2(const std::map<std::string, Tensor>& tensors
          "pos_embed, blocks.N.attn.qkv.weight), found ", some_keys(tensors));
 
   Loader loader{path, layout, layout == Layout::huggingface ? from_huggingface(tensors) : from_timm_or_hub(tensors, path)};
+  CJ_CHECK(loader.tr.clash.empty(), "load_dinov2: ", path, ": ", loader.tr.clash);
   Dinov2Config config = loader.infer_config();
   // Checkpoints without a mask token (timm) keep the model's zeros; it is unused at inference.
   if (!loader.tr.tensors.count("embeddings.mask_token"))

@@ -17,6 +17,7 @@
 #include "models/dinov2.hpp"
 #include "tensor/error.hpp"
 #include "tensor/io/safetensors.hpp"
+#include "tests/tensor/op_test_util.hpp"  // error_message
 
 using namespace cj;
 using cj::models::Dinov2;
@@ -64,16 +65,7 @@ Dinov2Outputs run(Dinov2& model, const Tensor& pixels, int64_t keys_of_block, bo
   return model.forward(pixels, request);
 }
 
-template <typename F>
-std::string error_of(F&& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a cj::Error";
-  return "";
-}
+using cj::test::error_message;
 
 const char* kTinySizes[] = {"84x84", "56x56", "42x98", "56x126"};
 
@@ -165,6 +157,25 @@ TEST(Dinov2, TimmAndHubNamesLoadTheSameModel) {
   }
 }
 
+// transformers 5 keeps query/key/value/output.dense as q/k/v/o_proj in memory; a state dict saved
+// from there (torch.save(model.state_dict())) uses those names.
+TEST(Dinov2, TransformersInMemoryNamesLoadTheSameModel) {
+  std::map<std::string, Tensor> renamed;
+  const std::vector<std::pair<std::string, std::string>> renames = {
+      {"attention.attention.query.", "attention.q_proj."}, {"attention.attention.key.", "attention.k_proj."},
+      {"attention.attention.value.", "attention.v_proj."}, {"attention.output.dense.", "attention.o_proj."}};
+  int changed = 0;
+  for (const auto& [key, t] : read_map("reg_hf.safetensors")) {
+    std::string name = key;
+    for (const auto& [from, to] : renames)
+      if (name.find(from) != std::string::npos) name.replace(name.find(from), from.size(), to), ++changed;
+    renamed[name] = t;
+  }
+  EXPECT_EQ(changed, 16);
+  auto model = load_dinov2(renamed, "in-memory");
+  EXPECT_LE(check_tiny(*model, "reg"), kTol);
+}
+
 TEST(Dinov2, GradientsMatchPyTorch) {
   const Io& io = tiny_io();
   for (const char* tag_c : {"tiny", "reg"}) {
@@ -218,27 +229,27 @@ TEST(Dinov2, PositionTableKeptWhenGridAndSquareMatch) {
 TEST(Dinov2, BadInputsAreClearErrors) {
   auto model = load_dinov2(fixture("tiny_hf.safetensors"));
   NoGradGuard no_grad;
-  std::string msg = error_of([&] { model->forward(zeros({1, 3, 200, 196})); });
+  std::string msg = error_message([&] { model->forward(zeros({1, 3, 200, 196})); });
   EXPECT_NE(msg.find("200x196"), std::string::npos) << msg;
   EXPECT_NE(msg.find("multiple of the patch size 14"), std::string::npos) << msg;
-  msg = error_of([&] { model->forward(zeros({1, 3, 10, 10})); });
+  msg = error_message([&] { model->forward(zeros({1, 3, 10, 10})); });
   EXPECT_NE(msg.find("patch size 14"), std::string::npos) << msg;
-  msg = error_of([&] { model->forward(zeros({1, 4, 56, 56})); });
+  msg = error_message([&] { model->forward(zeros({1, 4, 56, 56})); });
   EXPECT_NE(msg.find("(B, 3, H, W)"), std::string::npos) << msg;
-  msg = error_of([&] { model->forward(zeros({3, 56, 56})); });
+  msg = error_message([&] { model->forward(zeros({3, 56, 56})); });
   EXPECT_NE(msg.find("(B, 3, H, W)"), std::string::npos) << msg;
-  msg = error_of([&] { model->forward(zeros({1, 3, 56, 56}, DType::i64)); });
+  msg = error_message([&] { model->forward(zeros({1, 3, 56, 56}, DType::i64)); });
   EXPECT_NE(msg.find("floating point"), std::string::npos) << msg;
   Dinov2Request request;
   request.keys_of_block = 3;
-  msg = error_of([&] { model->forward(zeros({1, 3, 56, 56}), request); });
+  msg = error_message([&] { model->forward(zeros({1, 3, 56, 56}), request); });
   EXPECT_NE(msg.find("keys_of_block 3"), std::string::npos) << msg;
 }
 
 TEST(Dinov2, BadFilesAreClearErrors) {
   // Another model's checkpoint.
   const std::string predictor = std::string(CJ_FIXTURE_DIR) + "/models/cjepa_predictor.safetensors";
-  std::string msg = error_of([&] { load_dinov2(predictor); });
+  std::string msg = error_message([&] { load_dinov2(predictor); });
   EXPECT_NE(msg.find("cjepa_predictor.safetensors is not a DINOv2 checkpoint"), std::string::npos) << msg;
 
   // Truncated files, safetensors and torch zip.
@@ -250,39 +261,39 @@ TEST(Dinov2, BadFilesAreClearErrors) {
       std::ofstream out(truncated, std::ios::binary);
       out.write(bytes.data(), std::streamsize(bytes.size() / 2));
     }
-    msg = error_of([&] { load_dinov2(truncated); });
+    msg = error_message([&] { load_dinov2(truncated); });
     EXPECT_EQ(msg.rfind("load_dinov2: ", 0), 0u) << msg;
     EXPECT_NE(msg.find(truncated), std::string::npos) << msg;
     std::remove(truncated.c_str());
   }
 
-  msg = error_of([&] { load_dinov2(fixture("no_such_file.safetensors")); });
+  msg = error_message([&] { load_dinov2(fixture("no_such_file.safetensors")); });
   EXPECT_NE(msg.find("no_such_file.safetensors"), std::string::npos) << msg;
 
   // A missing tensor (HF names, then timm names: the message uses the file's own spelling).
   auto hf = read_map("tiny_hf.safetensors");
   auto missing = hf;
   missing.erase("encoder.layer.1.mlp.fc2.bias");
-  msg = error_of([&] { load_dinov2(missing, "hf.safetensors"); });
+  msg = error_message([&] { load_dinov2(missing, "hf.safetensors"); });
   EXPECT_NE(msg.find("hf.safetensors: missing tensor 'encoder.layer.1.mlp.fc2.bias'"), std::string::npos) << msg;
   auto timm = read_map("tiny_timm.safetensors");
   timm.erase("blocks.1.attn.qkv.bias");
-  msg = error_of([&] { load_dinov2(timm, "timm.safetensors"); });
+  msg = error_message([&] { load_dinov2(timm, "timm.safetensors"); });
   EXPECT_NE(msg.find("missing tensor 'blocks.1.attn.qkv.bias'"), std::string::npos) << msg;
 
   // A misshaped tensor, and a misshaped fused qkv.
   auto misshaped = hf;
   misshaped["encoder.layer.0.mlp.fc2.weight"] = zeros({128, 255});
-  msg = error_of([&] { load_dinov2(misshaped, "hf.safetensors"); });
+  msg = error_message([&] { load_dinov2(misshaped, "hf.safetensors"); });
   EXPECT_NE(msg.find("'encoder.layer.0.mlp.fc2.weight' has shape [128, 255], expected [128, 256]"), std::string::npos)
       << msg;
   auto bad_qkv = read_map("tiny_timm.safetensors");
   bad_qkv["blocks.0.attn.qkv.weight"] = zeros({383, 128});
-  msg = error_of([&] { load_dinov2(bad_qkv, "timm.safetensors"); });
+  msg = error_message([&] { load_dinov2(bad_qkv, "timm.safetensors"); });
   EXPECT_NE(msg.find("'blocks.0.attn.qkv.weight' has shape [383, 128]"), std::string::npos) << msg;
   auto bad_pos = hf;
   bad_pos["embeddings.position_embeddings"] = zeros({1, 36, 128});
-  msg = error_of([&] { load_dinov2(bad_pos, "hf.safetensors"); });
+  msg = error_message([&] { load_dinov2(bad_pos, "hf.safetensors"); });
   EXPECT_NE(msg.find("'embeddings.position_embeddings' has shape [1, 36, 128], expected (1, 1 + G*G, C)"),
             std::string::npos)
       << msg;
@@ -290,23 +301,30 @@ TEST(Dinov2, BadFilesAreClearErrors) {
   // An unknown extra key, and a block beyond the others' numbering.
   auto extra = hf;
   extra["encoder.layer.0.attention.attention.rel_pos"] = zeros({4});
-  msg = error_of([&] { load_dinov2(extra, "hf.safetensors"); });
+  msg = error_message([&] { load_dinov2(extra, "hf.safetensors"); });
   EXPECT_NE(msg.find("unexpected tensors"), std::string::npos) << msg;
   EXPECT_NE(msg.find("'encoder.layer.0.attention.attention.rel_pos'"), std::string::npos) << msg;
   auto gap = hf;
   gap["encoder.layer.5.norm1.weight"] = zeros({128});
-  msg = error_of([&] { load_dinov2(gap, "hf.safetensors"); });
+  msg = error_message([&] { load_dinov2(gap, "hf.safetensors"); });
   EXPECT_NE(msg.find("'encoder.layer.5.norm1.weight'"), std::string::npos) << msg;
+
+  // One tensor spelled two ways (checkpoint and transformers 5 in-memory names).
+  auto twice = hf;
+  twice["encoder.layer.0.attention.q_proj.weight"] = hf.at("encoder.layer.0.attention.attention.query.weight");
+  msg = error_message([&] { load_dinov2(twice, "hf.safetensors"); });
+  EXPECT_NE(msg.find("both give the model's encoder.layer.0.attention.attention.query.weight"), std::string::npos)
+      << msg;
 
   // A width that is not a whole number of 64-wide heads.
   auto narrow = hf;
   narrow["embeddings.patch_embeddings.projection.weight"] = zeros({100, 3, 14, 14});
-  msg = error_of([&] { load_dinov2(narrow, "hf.safetensors"); });
+  msg = error_message([&] { load_dinov2(narrow, "hf.safetensors"); });
   EXPECT_NE(msg.find("hidden size 100"), std::string::npos) << msg;
 
   // Integer weights.
   auto ints = hf;
   ints["layernorm.bias"] = zeros({128}, DType::i64);
-  msg = error_of([&] { load_dinov2(ints, "hf.safetensors"); });
+  msg = error_message([&] { load_dinov2(ints, "hf.safetensors"); });
   EXPECT_NE(msg.find("'layernorm.bias' has dtype"), std::string::npos) << msg;
 }
