@@ -57,12 +57,15 @@ Dinov2Block::Dinov2Block(const Dinov2Config& config) : heads_(config.heads) {
 Tensor Dinov2Block::forward(const Tensor& x, Tensor* keys) {
   const int64_t b = x.size(0), n = x.size(1), c = x.size(2), d = c / heads_;
   Tensor h = norm1->forward(x);
-  Tensor k = key->forward(h);  // (B, N, C)
-  if (keys) *keys = k;
+  // One GEMM for query, key and value (the checkpoint keeps them apart): (B, N, C) -> (B, N, 3C).
+  Tensor qkv = cj::linear(h, cj::cat({query->weight, key->weight, value->weight}, 0),
+                          cj::cat({query->bias, key->bias, value->bias}, 0));
+  auto part = [&](int64_t i) { return cj::narrow(qkv, 2, i * c, c); };  // (B, N, C) view
+  if (keys) *keys = cj::contiguous(part(1));
   // (B, N, C) -> (B, H, N, d)
-  auto split_heads = [&](const Tensor& t) { return cj::transpose(cj::view(t, {b, n, heads_, d}), 1, 2); };
-  Tensor attn = scaled_dot_product_attention(split_heads(query->forward(h)), split_heads(k),
-                                             split_heads(value->forward(h)), std::nullopt, 1.0 / std::sqrt(double(d)));
+  auto split_heads = [&](const Tensor& t) { return cj::transpose(cj::unflatten(t, 2, {heads_, d}), 1, 2); };
+  Tensor attn = scaled_dot_product_attention(split_heads(part(0)), split_heads(part(1)), split_heads(part(2)),
+                                             std::nullopt, 1.0 / std::sqrt(double(d)));
   attn = out_proj->forward(cj::reshape(cj::transpose(attn, 1, 2), {b, n, c}));  // (B, N, C)
   Tensor y = cj::add(x, lambda1.defined() ? cj::mul(attn, lambda1) : attn);
   Tensor m = fc2->forward(cj::gelu(fc1->forward(norm2->forward(y))));  // exact (erf) GELU, HF's "gelu"

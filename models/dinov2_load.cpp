@@ -50,7 +50,11 @@ struct Translated {
   std::map<std::string, Tensor> tensors;
   std::map<std::string, std::string> source;
   std::vector<std::string> unknown;
+  std::string clash;  // "'a' and 'b' both name X", for a file that spells one tensor two ways
   void put(const std::string& name, const Tensor& t, const std::string& from) {
+    auto it = source.find(name);
+    if (it != source.end() && it->second != from && clash.empty())
+      clash = "'" + it->second + "' and '" + from + "' both give the model's " + name;
     tensors[name] = t;
     source[name] = from;
   }
@@ -73,23 +77,44 @@ Translated from_huggingface(const std::map<std::string, Tensor>& in) {
   return out;
 }
 
+// timm/hub name inside blocks.N. -> HF name inside encoder.layer.N. (qkv is split separately).
+const std::map<std::string, std::string> kBlockRenames = {
+    {"norm1.weight", "norm1.weight"}, {"norm1.bias", "norm1.bias"},
+    {"norm2.weight", "norm2.weight"}, {"norm2.bias", "norm2.bias"},
+    {"attn.proj.weight", "attention.output.dense.weight"}, {"attn.proj.bias", "attention.output.dense.bias"},
+    {"ls1.gamma", "layer_scale1.lambda1"}, {"ls2.gamma", "layer_scale2.lambda1"},
+    {"mlp.fc1.weight", "mlp.fc1.weight"}, {"mlp.fc1.bias", "mlp.fc1.bias"},
+    {"mlp.fc2.weight", "mlp.fc2.weight"}, {"mlp.fc2.bias", "mlp.fc2.bias"}};
+// timm/hub top-level name -> HF name (pos_embed is handled separately).
+const std::map<std::string, std::string> kTopRenames = {
+    {"cls_token", "embeddings.cls_token"}, {"mask_token", "embeddings.mask_token"},
+    {"register_tokens", "embeddings.register_tokens"}, {"reg_token", "embeddings.register_tokens"},
+    {"patch_embed.proj.weight", "embeddings.patch_embeddings.projection.weight"},
+    {"patch_embed.proj.bias", "embeddings.patch_embeddings.projection.bias"},
+    {"norm.weight", "layernorm.weight"}, {"norm.bias", "layernorm.bias"}};
+
+// The name a timm/hub file would use for the model's tensor `name` (for messages).
+std::string timm_name_of(const std::string& name) {
+  int64_t index = 0;
+  std::string rest;
+  if (split_block_key(name, "encoder.layer.", index, rest)) {
+    const std::string prefix = "blocks." + std::to_string(index) + ".";
+    for (const char* part : {"query", "key", "value"})
+      for (const char* kind : {"weight", "bias"})
+        if (rest == std::string("attention.attention.") + part + "." + kind) return prefix + "attn.qkv." + kind;
+    for (const auto& [from, to] : kBlockRenames)
+      if (to == rest) return prefix + from;
+  }
+  if (name == "embeddings.position_embeddings") return "pos_embed";
+  for (const auto& [from, to] : kTopRenames)
+    if (to == name) return from;
+  return name;
+}
+
 // timm / hub names -> HF names. The fused qkv (3C, C) splits into query, key, value row blocks.
 // pos_embed without a CLS row (timm's no_embed_class register models, whose cls_token already holds
 // the hub's cls + pos[0]) gets a zero CLS row, which is the same computation.
 Translated from_timm_or_hub(const std::map<std::string, Tensor>& in, const std::string& path) {
-  static const std::map<std::string, std::string> block_renames = {
-      {"norm1.weight", "norm1.weight"}, {"norm1.bias", "norm1.bias"},
-      {"norm2.weight", "norm2.weight"}, {"norm2.bias", "norm2.bias"},
-      {"attn.proj.weight", "attention.output.dense.weight"}, {"attn.proj.bias", "attention.output.dense.bias"},
-      {"ls1.gamma", "layer_scale1.lambda1"}, {"ls2.gamma", "layer_scale2.lambda1"},
-      {"mlp.fc1.weight", "mlp.fc1.weight"}, {"mlp.fc1.bias", "mlp.fc1.bias"},
-      {"mlp.fc2.weight", "mlp.fc2.weight"}, {"mlp.fc2.bias", "mlp.fc2.bias"}};
-  static const std::map<std::string, std::string> top_renames = {
-      {"cls_token", "embeddings.cls_token"}, {"mask_token", "embeddings.mask_token"},
-      {"register_tokens", "embeddings.register_tokens"}, {"reg_token", "embeddings.register_tokens"},
-      {"patch_embed.proj.weight", "embeddings.patch_embeddings.projection.weight"},
-      {"patch_embed.proj.bias", "embeddings.patch_embeddings.projection.bias"},
-      {"norm.weight", "layernorm.weight"}, {"norm.bias", "layernorm.bias"}};
   Translated out;
   for (const auto& [key, t] : in) {
     int64_t index = 0;
@@ -108,8 +133,8 @@ Translated from_timm_or_hub(const std::map<std::string, Tensor>& in, const std::
                   cj::contiguous(cj::narrow(t, 0, j * c, c)), key);
         continue;
       }
-      auto it = block_renames.find(rest);
-      if (it != block_renames.end()) out.put(prefix + it->second, t, key);
+      auto it = kBlockRenames.find(rest);
+      if (it != kBlockRenames.end()) out.put(prefix + it->second, t, key);
       else out.unknown.push_back(key);
       continue;
     }
@@ -122,8 +147,8 @@ Translated from_timm_or_hub(const std::map<std::string, Tensor>& in, const std::
       out.put("embeddings.position_embeddings", table, key);
       continue;
     }
-    auto it = top_renames.find(key);
-    if (it != top_renames.end()) out.put(it->second, t, key);
+    auto it = kTopRenames.find(key);
+    if (it != kTopRenames.end()) out.put(it->second, t, key);
     else out.unknown.push_back(key);
   }
   return out;
@@ -131,11 +156,17 @@ Translated from_timm_or_hub(const std::map<std::string, Tensor>& in, const std::
 
 struct Loader {
   std::string path;
+  Layout layout;
   Translated tr;
+
+  // How the file's own layout spells the model's tensor `name`.
+  std::string file_name_of(const std::string& name) const {
+    return layout == Layout::huggingface ? name : timm_name_of(name);
+  }
 
   const Tensor& need(const std::string& name, int64_t dims) const {
     auto it = tr.tensors.find(name);
-    CJ_CHECK(it != tr.tensors.end(), "load_dinov2: ", path, ": missing tensor for '", name, "'");
+    CJ_CHECK(it != tr.tensors.end(), "load_dinov2: ", path, ": missing tensor '", file_name_of(name), "'");
     CJ_CHECK(it->second.dim() == dims, "load_dinov2: ", path, ": '", tr.source.at(name), "' has shape ",
              it->second.shape(), ", expected ", dims, " dimensions");
     return it->second;
@@ -154,11 +185,11 @@ struct Loader {
     k.heads = k.dim / 64;
     int64_t depth = 0;
     while (tr.tensors.count("encoder.layer." + std::to_string(depth) + ".norm1.weight")) ++depth;
-    CJ_CHECK(depth >= 1, "load_dinov2: ", path, ": no transformer blocks (expected '",
-             "encoder.layer.0.norm1.weight' or 'blocks.0.norm1.weight')");
+    CJ_CHECK(depth >= 1, "load_dinov2: ", path, ": no transformer blocks (missing '",
+             file_name_of("encoder.layer.0.norm1.weight"), "')");
     k.depth = depth;
     const std::string fc1 = "encoder.layer.0.mlp.fc1.weight";
-    CJ_CHECK(tr.tensors.count(fc1), "load_dinov2: ", path, ": missing tensor for '", fc1,
+    CJ_CHECK(tr.tensors.count(fc1), "load_dinov2: ", path, ": missing tensor '", file_name_of(fc1),
              "' (SwiGLU MLPs, as in ViT-g/14, are not supported)");
     k.mlp_hidden = need(fc1, 2).size(0);
     const Tensor& pos = need("embeddings.position_embeddings", 3);
@@ -187,7 +218,8 @@ std::shared_ptr<Dinov2> load_dinov2(const std::map<std::string, Tensor>& tensors
          "embeddings.patch_embeddings.projection.weight, encoder.layer.N.*) or timm/hub names (patch_embed.proj.weight, ",
          "pos_embed, blocks.N.attn.qkv.weight), found ", some_keys(tensors));
 
-  Loader loader{path, layout == Layout::huggingface ? from_huggingface(tensors) : from_timm_or_hub(tensors, path)};
+  Loader loader{path, layout, layout == Layout::huggingface ? from_huggingface(tensors) : from_timm_or_hub(tensors, path)};
+  CJ_CHECK(loader.tr.clash.empty(), "load_dinov2: ", path, ": ", loader.tr.clash);
   Dinov2Config config = loader.infer_config();
   // Checkpoints without a mask token (timm) keep the model's zeros; it is unused at inference.
   if (!loader.tr.tensors.count("embeddings.mask_token"))
@@ -199,7 +231,7 @@ std::shared_ptr<Dinov2> load_dinov2(const std::map<std::string, Tensor>& tensors
   for (const auto& [name, param] : model->state_dict()) {
     expected.insert(name);
     auto it = loader.tr.tensors.find(name);
-    CJ_CHECK(it != loader.tr.tensors.end(), "load_dinov2: ", path, ": missing tensor for '", name,
+    CJ_CHECK(it != loader.tr.tensors.end(), "load_dinov2: ", path, ": missing tensor '", loader.file_name_of(name),
              "' (a ", config.depth, "-block, width-", config.dim, " model needs it)");
     const Tensor& t = it->second;
     CJ_CHECK(t.shape() == param.shape(), "load_dinov2: ", path, ": '", loader.tr.source.at(name), "' has shape ",
@@ -225,7 +257,13 @@ std::shared_ptr<Dinov2> load_dinov2(const std::map<std::string, Tensor>& tensors
 }
 
 std::shared_ptr<Dinov2> load_dinov2(const std::string& path) {
-  return load_dinov2(io::load_tensors(path), path);
+  io::TensorMap tensors;
+  try {
+    tensors = io::load_tensors(path);
+  } catch (const Error& e) {
+    fail("load_dinov2: ", e.what());  // the reader's message names the file and what is wrong with it
+  }
+  return load_dinov2(tensors, path);
 }
 
 }  // namespace cj::models
