@@ -9,6 +9,7 @@
 #include "autograd/grad_mode.hpp"
 #include "data/frame_preprocess.hpp"
 #include "data/frame_source.hpp"
+#include "data/image_reader.hpp"
 #include "data/video_writer.hpp"
 #include "models/dinov2.hpp"
 #include "nn/init.hpp"
@@ -113,12 +114,37 @@ TEST(CliFeatures, VideoStreamsEveryFrame) {
                      " --size 28 --preprocess videosaur --batch 2 --out " + out.path());
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("5 frames at 10 fps"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("features [########################] 5/5"), std::string::npos) << r.out;  // progress
+  EXPECT_NE(r.out.find("frames/s"), std::string::npos) << r.out;
   const auto file = io::read_safetensors(out.path());
   EXPECT_EQ(file.tensors.count("keys"), 0u);
   EXPECT_EQ(file.metadata.at("fps"), "10.000000");
   EXPECT_LE(test::max_abs_error(file.tensors.at("last_hidden_state"),
                          run_in_process(video.path(), data::Preprocess::videosaur, 28).hidden),
             1e-5);
+}
+
+TEST(CliFeatures, RegistersModelKeepsOnlyPatchTokens) {
+  // The dinov2 branch's with-registers fixture (Hugging Face layout): --patch-tokens drops CLS and
+  // the registers from both outputs.
+  const std::string weights = std::string(CJ_FIXTURE_DIR) + "/models/dinov2/reg_hf.safetensors";
+  auto model = models::load_dinov2(weights);
+  const int64_t registers = model->config().registers, dim = model->config().dim;
+  ASSERT_GT(registers, 0);
+  ScratchFile out("features_reg.safetensors");
+  auto r = run_cjepa("features --weights " + weights + " --input " + kImageDir + "/frame_1.jpg --size 28 --keys " +
+                     "--patch-tokens --out " + out.path());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto file = io::read_safetensors(out.path());
+  NoGradGuard no_grad;
+  models::Dinov2Request request;
+  request.keys_of_block = std::min<int64_t>(12, model->config().depth);
+  auto y = model->forward(
+      data::preprocess_frames(data::read_image(kImageDir + "/frame_1.jpg"), data::Preprocess::extraction, 28), request);
+  EXPECT_EQ(file.tensors.at("last_hidden_state").shape(), (Shape{1, 4, dim}));
+  EXPECT_LE(test::max_abs_error(file.tensors.at("last_hidden_state"), ops::narrow(y.last_hidden_state, 1, 1 + registers, 4)), 1e-5);
+  EXPECT_LE(test::max_abs_error(file.tensors.at("keys"), ops::narrow(y.keys, 1, 1 + registers, 4)), 1e-5);
+  EXPECT_EQ(file.metadata.at("registers"), std::to_string(registers));
 }
 
 TEST(CliFeatures, HelpAndErrors) {
