@@ -68,7 +68,8 @@ Tensor decode_image(const unsigned char* bytes, std::size_t size, const std::str
     CJ_CHECK(jpeg_has_end_marker(bytes, size), "image reader: '", name,
              "' is a JPEG without its end-of-image marker (truncated file?)");
   if (is_png(bytes, size))
-    CJ_CHECK(png_has_end_chunk(bytes, size), "image reader: '", name, "' is a PNG without its complete IEND chunk (truncated file?)");
+    CJ_CHECK(png_has_end_chunk(bytes, size), "image reader: '", name,
+             "' is a PNG without its complete IEND chunk (truncated file?)");
   int width = 0, height = 0, channels_in_file = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(bytes, int(size), &width, &height, &channels_in_file, 3), stbi_image_free);

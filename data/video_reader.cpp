@@ -92,7 +92,9 @@ VideoReader::VideoReader(const std::string& path) : impl_(std::make_unique<Impl>
            std::filesystem::exists(path, ec) ? "is not a regular file" : "does not exist", "; expected a video file");
   av_log_set_level(AV_LOG_FATAL);  // errors reach the caller as cj::Error instead
   int r = avformat_open_input(&m.format, path.c_str(), nullptr, nullptr);
-  if (r < 0) fail("video reader: '", path, "' is not a readable video (", av_error_text(r), "); expected a complete video file FFmpeg can decode, e.g. .mp4");
+  if (r < 0)
+    fail("video reader: '", path, "' is not a readable video (", av_error_text(r),
+         "); expected a complete video file FFmpeg can decode, e.g. .mp4");
   r = avformat_find_stream_info(m.format, nullptr);
   if (r < 0) m.fail_at("reading the stream info", r);
   const AVCodec* codec = nullptr;
