@@ -38,7 +38,7 @@ struct VideoReader::Impl {
 
   [[noreturn]] void fail_at(const char* what, int code) const {
     fail("video reader: ", what, " failed for '", path, "' after ", frames, " frames: ", av_error_text(code),
-         "; expected a complete video file FFmpeg can decode");
+         " (truncated or corrupt file?); expected a complete video file FFmpeg can decode");
   }
 
   // The decoded frame as (H, W, 3) u8 RGB, in the colour space and range the stream declares.

@@ -96,7 +96,11 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height, VideoWr
   m.check(avcodec_parameters_from_context(m.stream->codecpar, m.encoder), "configuring the stream");
   m.stream->time_base = m.encoder->time_base;
   if (!(m.format->oformat->flags & AVFMT_NOFILE)) m.check(avio_open(&m.format->pb, path.c_str(), AVIO_FLAG_WRITE), "opening the file");
-  m.check(avformat_write_header(m.format, nullptr), "writing the header");
+  AVDictionary* muxer_options = nullptr;
+  if (options.faststart && !gif) av_dict_set(&muxer_options, "movflags", "+faststart", 0);
+  const int header = avformat_write_header(m.format, &muxer_options);
+  av_dict_free(&muxer_options);
+  m.check(header, "writing the header");
 
   m.frame = av_frame_alloc();
   m.packet = av_packet_alloc();

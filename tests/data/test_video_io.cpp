@@ -44,9 +44,9 @@ double mean_abs_diff(const cj::Tensor& frame, const std::vector<uint8_t>& want) 
 
 constexpr int kWidth = 64, kHeight = 48, kFrames = 12;
 
-std::string write_video(const std::string& ext) {
+std::string write_video(const std::string& ext, bool faststart = false) {
   std::string path = temp_path(ext);
-  VideoWriter writer(path, kWidth, kHeight, {10, 18});
+  VideoWriter writer(path, kWidth, kHeight, {10, 18, faststart});
   for (int t = 0; t < kFrames; ++t) writer.write(test_frame(kWidth, kHeight, t).data());
   writer.finish();
   EXPECT_EQ(writer.frames_written(), kFrames);
@@ -146,4 +146,19 @@ TEST(VideoReader, BadFilesGiveOneClearError) {
     EXPECT_NE(msg.find(cut), std::string::npos) << "cut to " << keep << ": " << msg;
     std::remove(cut.c_str());
   }
+
+  // With the index first (faststart) the file opens, and the cut shows as frames missing at the end.
+  const std::string streamable = write_video("_faststart.mp4", true);
+  EXPECT_EQ(cj::data::read_video(streamable).size(0), kFrames);
+  {
+    std::ifstream in(streamable, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::remove(streamable.c_str());
+  const std::string cut = temp_path("_cut_faststart.mp4");
+  std::ofstream(cut, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size() * 3 / 4));
+  msg = read_error(cut);
+  EXPECT_NE(msg.find(cut), std::string::npos) << msg;
+  EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
+  std::remove(cut.c_str());
 }
