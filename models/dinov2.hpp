@@ -60,7 +60,7 @@ class Dinov2Block : public nn::Module {
   Tensor forward(const Tensor& x, Tensor* keys = nullptr);
 
   std::shared_ptr<nn::LayerNorm> norm1, norm2;
-  std::shared_ptr<nn::Linear> query, key, value, out_proj, fc1, fc2;
+  std::shared_ptr<nn::Linear> query, key, value, out_proj, fc1, fc2;  // q, k, v run as one (3C, C) GEMM
   Tensor lambda1, lambda2;  // LayerScale (C); undefined without layerscale
 
  private:
