@@ -63,6 +63,10 @@ class MaskedSlotPredictor : public nn::Module {
   // slots: (B, T_h + T_p, S, D), the encoder's slots of history and future (targets are detached).
   // masked_indices: distinct slot indices in [0, S) hidden after t = 0.
   MaskedOutput forward_masked(const Tensor& slots, const std::vector<int64_t>& masked_indices);
+  // The same with a mask per sample (the paper's "random subset", drawn per sample per batch).
+  // hidden: (B, S) bool, true for the slots hidden after t = 0; every row hides the same number M of
+  // slots, so loss_history is the mean over B * T_h * M * D elements, as with shared indices.
+  MaskedOutput forward_masked_per_sample(const Tensor& slots, const Tensor& hidden);
 
   // history: (B, T, S, D) with 1 <= T <= T_h, fully visible -> (B, num_preds, S, D). Uses the last
   // T + num_preds rows of time_pos_embed (T + num_preds <= T_h + T_p).
@@ -82,6 +86,8 @@ class MaskedSlotPredictor : public nn::Module {
  private:
   // tokens: (B, T, S, D) -> transformer, to_out -> (B, T, S, D)
   Tensor run_backbone(const Tensor& tokens);
+  // hidden: (B or 1, S, 1) bool, or undefined when nothing is masked -> tokens (B, T + P, S, D)
+  Tensor build_tokens_hidden(const Tensor& history, const Tensor& time_pe, int64_t num_preds, const Tensor& hidden);
   CjepaPredictorConfig config_;
 };
 
