@@ -15,9 +15,9 @@
 
 #include "apps/predictor_trainer.hpp"
 #include "data/synthetic_slots.hpp"
-#include "tensor/error.hpp"
 #include "tensor/io/safetensors.hpp"
 #include "tensor/ops.hpp"
+#include "tests/error_of.hpp"
 #include "tests/apps/run_cli.hpp"
 
 namespace cj::app {
@@ -33,19 +33,25 @@ namespace fs = std::filesystem;
   return setenv("OMP_NUM_THREADS", "1", 1);
 }();
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
+using cj::test::error_of;
+
+// Every temporary directory this process made, removed when its tests are done.
+std::vector<fs::path>& temp_dirs() {
+  static std::vector<fs::path> dirs;
+  return dirs;
 }
+struct RemoveTempDirs : ::testing::Environment {
+  void TearDown() override {
+    for (const auto& d : temp_dirs()) fs::remove_all(d);
+  }
+};
+[[maybe_unused]] const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new RemoveTempDirs);
 
 // A small synthetic slot world (4 discs, 16-d slots), written once per test binary.
 const std::string& slot_file() {
   static const std::string path = [] {
     const fs::path dir = fs::temp_directory_path() / ("cj_test_trainer_slots_" + std::to_string(getpid()));
+    temp_dirs().push_back(dir);
     data::SlotWorldConfig world;
     world.train_videos = 6;
     world.val_videos = 2;
@@ -84,6 +90,7 @@ fs::path fresh_dir(const std::string& name) {
   // per process: ctest runs tests (and other worktrees' builds) side by side
   const fs::path dir = fs::temp_directory_path() / ("cj_test_trainer_" + name + "_" + std::to_string(getpid()));
   fs::remove_all(dir);
+  temp_dirs().push_back(dir);
   return dir;
 }
 

@@ -12,6 +12,7 @@
 #include "tensor/io/pickle_writer.hpp"
 #include "tensor/io/safetensors.hpp"
 #include "tensor/ops.hpp"
+#include "tests/error_of.hpp"
 
 namespace cj::data {
 namespace {
@@ -21,10 +22,15 @@ namespace fs = std::filesystem;
 const std::string kDataDir = std::string(CJ_FIXTURE_DIR) + "/data/";
 const WindowSpec kPushT{3, 1, 5};
 
+fs::path temp_dir() { return fs::temp_directory_path() / ("cj_test_slot_dataset_" + std::to_string(getpid())); }
+struct RemoveTempDir : ::testing::Environment {
+  void TearDown() override { fs::remove_all(temp_dir()); }
+};
+[[maybe_unused]] const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new RemoveTempDir);
+
 fs::path temp_file(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("cj_test_slot_dataset_" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  return dir / name;
+  fs::create_directories(temp_dir());
+  return temp_dir() / name;
 }
 
 // A (T, N, D) f32 video whose entries encode their position: 1000 t + 10 n + d.
@@ -44,14 +50,7 @@ std::string write_pickle(const std::string& name, const std::map<std::string, st
   return path;
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using cj::test::error_of;
 
 void expect_tensor_eq(const Tensor& got, const Tensor& want, const std::string& what) {
   ASSERT_EQ(got.shape(), want.shape()) << what;
