@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/ops.hpp"
+#include "models/cjepa_predictor.hpp"
+#include "models/cjepa_predictor_pusht.hpp"
 #include "nn/module.hpp"
 #include "nn/optim/optimizer.hpp"
 #include "tensor/error.hpp"
@@ -62,6 +64,60 @@ inline std::vector<int64_t> to_indices(const Tensor& t) {
   std::vector<int64_t> out;
   for (int64_t i = 0; i < t.numel(); ++i) out.push_back(ops::select(t, 0, i).item<int64_t>());
   return out;
+}
+
+// The model configs a fixture's JSON describes ({"depth", "heads", "dim", "ffn", "history", "preds"}
+// plus {"slots", "proprio", "action"} for Push-T). Fixtures run without dropout.
+inline models::CjepaPredictorConfig predictor_config_of(const nlohmann::json& c, double dropout = 0.0) {
+  models::CjepaPredictorConfig config;
+  config.depth = c.at("depth");
+  config.heads = c.at("heads");
+  config.dim = c.at("dim");
+  config.ffn = c.at("ffn");
+  config.history = c.at("history");
+  config.preds = c.at("preds");
+  config.dropout = dropout;
+  return config;
+}
+
+inline models::PushTPredictorConfig pusht_config_of(const nlohmann::json& c) {
+  models::PushTPredictorConfig config;
+  config.predictor = predictor_config_of(c);
+  config.object_slots = c.at("slots");
+  config.proprio_dim = c.at("proprio");
+  config.action_dim = c.at("action");
+  return config;
+}
+
+// Each named output against the fixture's "<prefix><name>" to kOutputTol; returns the worst error.
+inline double expect_outputs_match(const std::map<std::string, Tensor>& outputs, const PredictorFixture& f,
+                                   const std::string& prefix) {
+  double worst = 0;
+  for (const auto& [name, got] : outputs) {
+    const double err = rel_error(got, f.at(prefix + name));
+    EXPECT_LE(err, kOutputTol) << prefix << name;
+    worst = std::max(worst, err);
+  }
+  return worst;
+}
+
+// Every parameter's .grad against the fixture's "grad_param.<name>" to kGradTol (and every fixture
+// gradient has its parameter); returns the worst error.
+inline double expect_gradients_match(const nn::Module& model, const PredictorFixture& f) {
+  double worst = 0;
+  int checked = 0;
+  for (const auto& [name, p] : model.named_parameters()) {
+    if (!p.grad().defined()) {
+      ADD_FAILURE() << "no gradient reached " << name;
+      continue;
+    }
+    const double err = rel_error(p.grad(), f.at("grad_param." + name));
+    EXPECT_LE(err, kGradTol) << "grad of " << name;
+    worst = std::max(worst, err);
+    ++checked;
+  }
+  EXPECT_EQ(checked, static_cast<int>(f.with_prefix("grad_param.").size()));
+  return worst;
 }
 
 // Runs `body` and returns the cj::Error message it threw ("" and a test failure if none).

@@ -24,18 +24,6 @@ namespace {
 
 PredictorFixture load_clevrer_fixture() { return load_predictor_fixture("cjepa_predictor.safetensors"); }
 
-CjepaPredictorConfig config_of(const nlohmann::json& c) {
-  CjepaPredictorConfig config;
-  config.depth = c.at("depth");
-  config.heads = c.at("heads");
-  config.dim = c.at("dim");
-  config.ffn = c.at("ffn");
-  config.history = c.at("history");
-  config.preds = c.at("preds");
-  config.dropout = 0.0;
-  return config;
-}
-
 // A one-block model at D = 8 (2 heads of width 4) for the tests that need no fixture.
 CjepaPredictorConfig tiny_config(int64_t history, int64_t preds, double dropout) {
   CjepaPredictorConfig config;
@@ -51,7 +39,7 @@ CjepaPredictorConfig tiny_config(int64_t history, int64_t preds, double dropout)
 
 // A model built for the fixture's config, in eval mode, with the fixture's parameters (strict).
 std::unique_ptr<MaskedSlotPredictor> load_fixture_model(const PredictorFixture& f) {
-  auto model = std::make_unique<MaskedSlotPredictor>(config_of(f.json()));
+  auto model = std::make_unique<MaskedSlotPredictor>(predictor_config_of(f.json()));
   model->eval();
   model->load_state_dict(f.with_prefix("param."), /*strict=*/true);
   return model;
@@ -68,27 +56,13 @@ TEST(CjepaPredictor, ParityWithPyTorch) {
   ASSERT_EQ(masked, models::fixed_mask_indices(f.json().at("slots"), f.json().at("masked")));
 
   auto out = model.forward_masked(f.at("input.slots"), masked);
-  double worst_out = 0;
-  for (const auto& [name, got] : std::map<std::string, Tensor>{{"predictions", out.predictions},
-                                                               {"loss_future", out.loss_future},
-                                                               {"loss_history", out.loss_history},
-                                                               {"loss", out.loss}}) {
-    const double err = rel_error(got, f.at("output." + name));
-    EXPECT_LE(err, kOutputTol) << name;
-    worst_out = std::max(worst_out, err);
-  }
-
+  const double worst_out = expect_outputs_match({{"predictions", out.predictions},
+                                                 {"loss_future", out.loss_future},
+                                                 {"loss_history", out.loss_history},
+                                                 {"loss", out.loss}},
+                                                f, "output.");
   cj::backward(out.loss);
-  double worst_grad = 0;
-  int checked = 0;
-  for (const auto& [name, p] : model.named_parameters()) {
-    ASSERT_TRUE(p.grad().defined()) << "no gradient reached " << name;
-    const double err = rel_error(p.grad(), f.at("grad_param." + name));
-    EXPECT_LE(err, kGradTol) << "grad of " << name;
-    worst_grad = std::max(worst_grad, err);
-    ++checked;
-  }
-  EXPECT_EQ(checked, static_cast<int>(f.with_prefix("grad_param.").size()));
+  const double worst_grad = expect_gradients_match(model, f);
   std::cout << "[cjepa_predictor] worst output rel error " << worst_out << ", worst gradient rel error "
             << worst_grad << "\n";
 }

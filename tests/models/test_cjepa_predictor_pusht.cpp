@@ -25,23 +25,8 @@ namespace {
 
 PredictorFixture load_pusht_fixture() { return load_predictor_fixture("cjepa_predictor_pusht.safetensors"); }
 
-PushTPredictorConfig config_of(const nlohmann::json& c) {
-  PushTPredictorConfig config;
-  config.predictor.depth = c.at("depth");
-  config.predictor.heads = c.at("heads");
-  config.predictor.dim = c.at("dim");
-  config.predictor.ffn = c.at("ffn");
-  config.predictor.history = c.at("history");
-  config.predictor.preds = c.at("preds");
-  config.predictor.dropout = 0.0;
-  config.object_slots = c.at("slots");
-  config.proprio_dim = c.at("proprio");
-  config.action_dim = c.at("action");
-  return config;
-}
-
 std::unique_ptr<PushTWorldModel> load_fixture_model(const PredictorFixture& f) {
-  auto model = std::make_unique<PushTWorldModel>(config_of(f.json()));
+  auto model = std::make_unique<PushTWorldModel>(pusht_config_of(f.json()));
   model->eval();
   model->load_state_dict(f.with_prefix("param."), /*strict=*/true);
   return model;
@@ -79,27 +64,14 @@ TEST(CjepaPredictorPushT, ParityWithPyTorch) {
   ASSERT_EQ(masked, models::fixed_mask_indices(f.json().at("slots"), f.json().at("masked")));  // {1, 3}
 
   auto out = run_fixture_forward(*model, f, masked);
-  double worst_out = 0;
-  for (const auto& [name, got] : std::map<std::string, Tensor>{{"predictions", out.predictions},
-                                                               {"loss_history", out.loss_history},
-                                                               {"loss_future", out.loss_future},
-                                                               {"loss_proprio", out.loss_proprio},
-                                                               {"loss", out.loss}}) {
-    const double err = rel_error(got, f.at("output." + name));
-    EXPECT_LE(err, kOutputTol) << name;
-    worst_out = std::max(worst_out, err);
-  }
+  const double worst_out = expect_outputs_match({{"predictions", out.predictions},
+                                                 {"loss_history", out.loss_history},
+                                                 {"loss_future", out.loss_future},
+                                                 {"loss_proprio", out.loss_proprio},
+                                                 {"loss", out.loss}},
+                                                f, "output.");
   cj::backward(out.loss);
-  double worst_grad = 0;
-  int checked = 0;
-  for (const auto& [name, p] : model->named_parameters()) {
-    ASSERT_TRUE(p.grad().defined()) << "no gradient reached " << name;
-    const double err = rel_error(p.grad(), f.at("grad_param." + name));
-    EXPECT_LE(err, kGradTol) << "grad of " << name;
-    worst_grad = std::max(worst_grad, err);
-    ++checked;
-  }
-  EXPECT_EQ(checked, static_cast<int>(f.with_prefix("grad_param.").size()));
+  const double worst_grad = expect_gradients_match(*model, f);
   std::cout << "[cjepa_predictor_pusht] worst output rel error " << worst_out << ", worst gradient rel error "
             << worst_grad << "\n";
 }
@@ -109,9 +81,8 @@ TEST(CjepaPredictorPushT, NoMaskHasNoHistoryLoss) {
   auto model = load_fixture_model(f);
   auto out = run_fixture_forward(*model, f, {});
   EXPECT_EQ(out.loss_history.item<double>(), 0.0);
-  for (const auto& [name, got] : std::map<std::string, Tensor>{
-           {"loss_future", out.loss_future}, {"loss_proprio", out.loss_proprio}, {"loss", out.loss}})
-    EXPECT_LE(rel_error(got, f.at("nomask." + name)), kOutputTol) << name;
+  expect_outputs_match({{"loss_future", out.loss_future}, {"loss_proprio", out.loss_proprio}, {"loss", out.loss}}, f,
+                       "nomask.");
 }
 
 TEST(CjepaPredictorPushT, ThreeAdamWOptimisersMatchPyTorch) {

@@ -23,26 +23,6 @@ namespace {
 
 std::string model_file(const std::string& name) { return std::string(CJ_FIXTURE_DIR) + "/models/" + name; }
 
-CjepaPredictorConfig predictor_config(const nlohmann::json& c) {
-  CjepaPredictorConfig config;
-  config.depth = c.at("depth");
-  config.heads = c.at("heads");
-  config.dim = c.at("dim");
-  config.ffn = c.at("ffn");
-  config.history = c.at("history");
-  config.preds = c.at("preds");
-  return config;
-}
-
-PushTPredictorConfig pusht_config(const nlohmann::json& c) {
-  PushTPredictorConfig config;
-  config.predictor = predictor_config(c);
-  config.object_slots = c.at("slots");
-  config.proprio_dim = c.at("proprio");
-  config.action_dim = c.at("action");
-  return config;
-}
-
 // Every parameter of `model` equals `expected[<name>]` exactly, and every expected entry was checked.
 void expect_weights_equal(const nn::Module& model, const nn::StateDict& expected) {
   int checked = 0;
@@ -60,7 +40,7 @@ void expect_weights_equal(const nn::Module& model, const nn::StateDict& expected
 TEST(PredictorCheckpoint, PushTObjectAndLightningCheckpointsLoadByTheReferenceNames) {
   PredictorFixture f = load_predictor_fixture("cjepa_predictor_pusht.safetensors");
   for (const std::string name : {"pusht_object.ckpt", "pusht_weights.ckpt"}) {
-    PushTWorldModel model(pusht_config(f.json()));
+    PushTWorldModel model(pusht_config_of(f.json()));
     models::load_pusht_file(model, model_file(name));
     expect_weights_equal(model, f.with_prefix("param."));
     io::ReadOptions lenient;
@@ -71,7 +51,7 @@ TEST(PredictorCheckpoint, PushTObjectAndLightningCheckpointsLoadByTheReferenceNa
 
 TEST(PredictorCheckpoint, ClevrerPredictorStateDictLoads) {
   PredictorFixture f = load_predictor_fixture("cjepa_predictor_pusht.safetensors");
-  MaskedSlotPredictor model(predictor_config(f.json("clevrer_config")));
+  MaskedSlotPredictor model(predictor_config_of(f.json("clevrer_config")));
   models::load_predictor_file(model, model_file("clevrer_predictor.ckpt"));
   const io::TensorMap state = io::load_tensors(model_file("clevrer_predictor.ckpt"));
   EXPECT_EQ(models::find_predictor_prefix(state, "clevrer"), "");
@@ -85,7 +65,7 @@ TEST(PredictorCheckpoint, PrefixedBarePredictorLoads) {
   nn::StateDict wrapped;
   for (const auto& [k, v] : bare) wrapped["net.predictor." + k] = v;
   wrapped["net.head.weight"] = zeros({2, 2});
-  MaskedSlotPredictor model(predictor_config(f.json("clevrer_config")));
+  MaskedSlotPredictor model(predictor_config_of(f.json("clevrer_config")));
   models::load_predictor_state(model, wrapped, "wrapped");
   expect_weights_equal(model, bare);
 }
@@ -94,19 +74,19 @@ TEST(PredictorCheckpoint, WrongVariantOrShapeNamesTheKeyAndShapes) {
   PredictorFixture f = load_predictor_fixture("cjepa_predictor_pusht.safetensors");
   const nlohmann::json pusht = f.json(), clevrer = f.json("clevrer_config");
   {  // Push-T checkpoint into the CLEVRER predictor (same shapes otherwise)
-    CjepaPredictorConfig config = predictor_config(pusht);
+    CjepaPredictorConfig config = predictor_config_of(pusht);
     MaskedSlotPredictor model(config);
     const std::string msg = error_of([&] { models::load_predictor_file(model, model_file("pusht_object.ckpt")); });
     expect_has(msg, "holds a Push-T AP world model ('model.action_encoder.patch_embed.weight' beside the predictor)");
   }
   {  // CLEVRER checkpoint into the Push-T model (its predictor would fit: 2 + 2 = 3 + 1 time steps)
-    PushTWorldModel model(pusht_config(pusht));
+    PushTWorldModel model(pusht_config_of(pusht));
     const std::string msg = error_of([&] { models::load_pusht_file(model, model_file("clevrer_predictor.ckpt")); });
     expect_has(msg, "holds a bare C-JEPA predictor");
     expect_has(msg, "the CLEVRER variant");
   }
   {  // another history length
-    PushTPredictorConfig config = pusht_config(pusht);
+    PushTPredictorConfig config = pusht_config_of(pusht);
     config.predictor.history = 4;
     PushTWorldModel model(config);
     const std::string msg = error_of([&] { models::load_pusht_file(model, model_file("pusht_object.ckpt")); });
@@ -114,21 +94,21 @@ TEST(PredictorCheckpoint, WrongVariantOrShapeNamesTheKeyAndShapes) {
     expect_has(msg, "history 4, preds 1");
   }
   {  // another action width (frameskip 4 instead of 5)
-    PushTPredictorConfig config = pusht_config(pusht);
+    PushTPredictorConfig config = pusht_config_of(pusht);
     config.action_dim = 8;
     PushTWorldModel model(config);
     const std::string msg = error_of([&] { models::load_pusht_file(model, model_file("pusht_weights.ckpt")); });
     expect_has(msg, "'model.action_encoder.patch_embed.weight' has shape [32, 10, 1], the model expects [32, 8, 1]");
   }
   {  // the spec's (1, 1, 1, D) mask token is not the reference's: refused by name
-    MaskedSlotPredictor model(predictor_config(clevrer));
+    MaskedSlotPredictor model(predictor_config_of(clevrer));
     io::TensorMap state = io::load_tensors(model_file("clevrer_predictor.ckpt"));
     state["mask_token"] = ops::reshape(state.at("mask_token"), {1, 1, 1, 32});
     const std::string msg = error_of([&] { models::load_predictor_state(model, state, "reshaped"); });
     expect_has(msg, "'mask_token' has shape [1, 1, 1, 32], the model expects [1, 1, 32]");
   }
   {  // a missing and an unexpected key
-    MaskedSlotPredictor model(predictor_config(clevrer));
+    MaskedSlotPredictor model(predictor_config_of(clevrer));
     io::TensorMap state = io::load_tensors(model_file("clevrer_predictor.ckpt"));
     state.erase("transformer.norm.bias");
     state["transformer.extra"] = zeros({1});
