@@ -150,7 +150,7 @@ MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked(const Tens
 MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked_per_sample(const Tensor& slots, const Tensor& hidden) {
   const int64_t t_h = config_.history, t_tot = config_.total_steps();
   const char* op = "MaskedSlotPredictor::forward_masked_per_sample";
-  check_slots(op, slots, config_.dim, t_tot, t_tot);
+  check_slot_shape(op, slots, config_.dim, t_tot, t_tot);
   const int64_t batch = slots.shape()[0], num_slots = slots.shape()[2];
   const Shape want{batch, num_slots};
   CJ_CHECK(hidden.defined() && hidden.dtype() == DType::b8 && hidden.shape() == want, op,
