@@ -1,10 +1,12 @@
 #pragma once
 // Predictor training as a library call (used by `cjepa train-predictor` and by tests): reads the
-// slot file, builds the C-JEPA masked slot predictor, trains it with AdamW, validates at every epoch
-// end, writes metrics and checkpoints under config.out_dir:
+// slot file (and Push-T's side files), builds the C-JEPA masked slot predictor (or the Push-T AP
+// world model, apps/predictor_tasks.hpp), trains it with AdamW, validates at every epoch end, writes
+// metrics and checkpoints under config.out_dir:
 //   metrics.jsonl          one line per logging step {"kind": "train", "step", "epoch", "loss",
 //                          "loss_future", "loss_masked_history", "lr", "windows_per_s"} and per
-//                          validation {"kind": "val", "step", "epoch", "future_mse", "masked_slot_mse"}
+//                          validation {"kind": "val", "step", "epoch", "future_mse", "masked_slot_mse"
+//                          and, for Push-T, "proprio_mse"}
 //   last.safetensors       the checkpoint (nn/checkpoint.hpp: model, optimizer, step, RNG; metadata
 //                          "config" holds the trainer config and the data-order position), replaced
 //                          atomically every cjepa.checkpoint_every_n_steps steps, at every epoch end
@@ -31,6 +33,7 @@ struct ValidationMetrics {
   int64_t step = 0, epoch = 0;
   double future_mse = 0;       // inference path (history fully visible), mean over every predicted element
   double masked_slot_mse = 0;  // masked forward: the masked slots over the history (0 when M = 0)
+  double proprio_mse = 0;      // Push-T: the masked forward's proprio token loss (0 for CLEVRER)
 };
 
 struct TrainResult {

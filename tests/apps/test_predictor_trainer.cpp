@@ -94,6 +94,24 @@ fs::path fresh_dir(const std::string& name) {
   return dir;
 }
 
+// The Push-T variant on tests/fixtures/data (4 slots of dim 8, action 2-d x frameskip 5, proprio 4-d).
+TrainerConfig pusht_config(const std::string& out) {
+  TrainerConfig c = preset_config("pusht");
+  const std::string dir = std::string(CJ_FIXTURE_DIR) + "/data/";
+  c.embedding_dir = dir + "pusht_slots.pkl";
+  c.action_dir = dir + "pusht_action.pkl";
+  c.proprio_dir = dir + "pusht_proprio.pkl";
+  c.out_dir = out;
+  c.depth = 1;
+  c.heads = 2;
+  c.mlp_dim = 16;
+  c.slot_dim = c.proprio_embed_dim = c.action_embed_dim = 8;
+  c.batch_size = 4;
+  c.max_epochs = 3;
+  c.progress = false;
+  return c;
+}
+
 // metrics.jsonl without the wall-clock field
 std::vector<nlohmann::json> metrics_of(const fs::path& dir) {
   std::ifstream in(dir / "metrics.jsonl");
@@ -269,10 +287,51 @@ TEST(PredictorTrainer, BadInputIsOneClearError) {
   c = small_config(fresh_dir("bad").string());
   c.embedding_dir = "/nonexistent/slots.pkl";
   EXPECT_NE(error_of([&] { train_predictor(c, log); }).find("/nonexistent/slots.pkl"), std::string::npos);
-  c = small_config(fresh_dir("bad").string());
-  c.dataset_name = "pusht_expert";
-  c.action_dir = c.proprio_dir = "x.pkl";
-  EXPECT_NE(error_of([&] { train_predictor(c, log); }).find("Push-T variant"), std::string::npos);
+  TrainerConfig p = pusht_config(fresh_dir("bad").string());
+  p.mask = "random";
+  EXPECT_NE(error_of([&] { train_predictor(p, log); }).find("Push-T variant masks the reference's fixed slots only"),
+            std::string::npos);
+  p = pusht_config(fresh_dir("bad").string());
+  p.action_embed_dim = 10;
+  EXPECT_NE(error_of([&] { train_predictor(p, log); }).find("must equal videosaur.SLOT_DIM (8), got 8 and 10"),
+            std::string::npos);
+  p = pusht_config(fresh_dir("bad").string());
+  p.proprio_dim = 7;
+  EXPECT_NE(error_of([&] { train_predictor(p, log); }).find("proprio dim is 4, expected 7"), std::string::npos);
+}
+
+TEST(PredictorTrainer, PushTVariantTrainsWithCosineAndResumesBitIdentically) {
+  // tests/fixtures/data: 18 train windows (T_h 3, T_p 1, fs 5), batch 4 -> 4 steps per epoch, 3
+  // epochs, cosine annealing over the 12 steps on all three parameter groups.
+  TrainerConfig c = pusht_config(fresh_dir("pusht").string());
+  std::ostringstream log;
+  const TrainResult r = train_predictor(c, log);
+  EXPECT_EQ(r.steps_per_epoch, 4);
+  EXPECT_EQ(r.total_steps, 12);
+  ASSERT_EQ(r.validations.size(), 3u);
+  EXPECT_GT(r.validations.back().proprio_mse, 0.0);
+  EXPECT_GT(r.validations.back().masked_slot_mse, 0.0);
+  EXPECT_NE(log.str().find("action 10-d, proprio 4-d"), std::string::npos) << log.str();
+  const auto lines = metrics_of(c.out_dir);
+  for (const auto& line : lines)
+    if (line["kind"] == "train") {  // the lr logged after step k is the one step k + 1 uses
+      const double k = line["step"].get<double>();
+      EXPECT_NEAR(line["lr"].get<double>(), 5e-4 * (1 + std::cos(M_PI * k / 12)) / 2, 1e-12) << line.dump();
+    }
+  const auto weights = io::read_safetensors((fs::path(c.out_dir) / "causal_world_model_predictor.safetensors").string());
+  EXPECT_TRUE(weights.tensors.count("proprio_encoder.patch_embed.weight"));
+  EXPECT_TRUE(weights.tensors.count("predictor.time_pos_embed"));
+
+  TrainerConfig half = c;
+  half.out_dir = fresh_dir("pusht_halves").string();
+  half.max_steps = 6;
+  train_predictor(half, log);
+  half.max_steps = 0;
+  TrainOptions resume;
+  resume.resume = true;
+  EXPECT_EQ(train_predictor(half, log, resume).last_loss, r.last_loss);
+  expect_same_checkpoint(c.out_dir, half.out_dir);
+  EXPECT_EQ(metrics_of(half.out_dir), lines);
 }
 
 TEST(PredictorTrainer, TrainingLowersTheValidationLoss) {
