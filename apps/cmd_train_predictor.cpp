@@ -38,7 +38,7 @@ int run_train_predictor(const std::vector<std::string>& argv) {
             "keys, e.g. dinowm.history_size=6 trainer.max_epochs=2), then the options below. Writes metrics.jsonl,\n"
             "last.safetensors (the checkpoint) and <output_model_name>_predictor.safetensors to cjepa.out_dir.");
   args.option("preset", "NAME", "clevrer (spec §5.6) or pusht (spec §5.7)")
-      .repeated("config", "FILE", "YAML config file (repeatable; later files win)")
+      .repeated("config", "FILE", "YAML config file; later files win")
       .option("slots", "FILE", "the slot file (embedding_dir)")
       .option("out", "DIR", "output directory (cjepa.out_dir)")
       .option("mask", "MODE", "fixed: the reference's RandomState(42) slots every batch; random: M slots per sample")

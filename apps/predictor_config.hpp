@@ -15,7 +15,7 @@ struct TrainerConfig {
   // ---- the reference's keys
   std::string dataset_name = "clevrer";  // "clevrer", or "pusht..." for the Push-T (AP) variant
   std::string embedding_dir;             // the slot file: reference pickle or our safetensors layout
-  std::string action_dir, proprio_dir, state_dir;  // Push-T side files
+  std::string action_dir, proprio_dir, state_dir;  // Push-T side files (state: accepted, unused by training)
   std::string output_model_name = "causal_world_model";
   int64_t max_epochs = 30;          // trainer.max_epochs
   std::string precision = "32";     // trainer.precision: 32 / 32-true / fp32, bf16 / bf16-mixed / 16-mixed
