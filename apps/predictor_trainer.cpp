@@ -9,9 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/predictor_tasks.hpp"
 #include "apps/progress.hpp"
 #include "autograd/ops.hpp"
-#include "apps/predictor_tasks.hpp"
 #include "nn/nn.hpp"
 #include "tensor/error.hpp"
 #include "tensor/io/pickle_writer.hpp"
