@@ -2,6 +2,7 @@
 // The differentiable tensor API that models use: every op of tensor/ops with the same name and
 // meaning, recording its backward when an input requires grad, plus the engine, the grad-mode
 // guards and gradcheck. Creation (zeros, arange, from_vector, ...) and random draws come along.
+#include "autograd/autocast.hpp"
 #include "autograd/engine.hpp"
 #include "autograd/function.hpp"
 #include "autograd/grad_mode.hpp"

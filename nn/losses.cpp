@@ -1,5 +1,6 @@
 #include "nn/losses.hpp"
 
+#include "autograd/autocast.hpp"
 #include "autograd/ops.hpp"
 #include "tensor/ops.hpp"
 
@@ -24,12 +25,14 @@ void check_same_shape(const Tensor& a, const Tensor& b, const char* op, const ch
 }  // namespace
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  if (auto y = autocast_redispatch("mse_loss", mse_loss, input, target, reduction)) return *y;
   check_same_shape(input, target, "mse_loss", "input", "target");
   Tensor diff = cj::sub(input, target);
   return reduce(cj::mul(diff, diff), reduction);
 }
 
 Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction, int64_t ignore_index) {
+  if (auto y = autocast_redispatch("cross_entropy", cross_entropy, input, target, reduction, ignore_index)) return *y;
   CJ_CHECK(input.dim() >= 1 && is_floating(input.dtype()), "cross_entropy: input must be floating logits with a class "
            "dim, got ", input.describe());
   const int64_t class_dim = input.dim() == 1 ? 0 : 1;
@@ -62,6 +65,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduct
 }
 
 Tensor bce_with_logits(const Tensor& input, const Tensor& target, Reduction reduction) {
+  if (auto y = autocast_redispatch("bce_with_logits", bce_with_logits, input, target, reduction)) return *y;
   check_same_shape(input, target, "bce_with_logits", "input", "target");
   // (1 - t) x + m + log(exp(-m) + exp(-x - m)) with m = max(-x, 0): never overflows, and the
   // gradient is right at x = 0 whatever m's subgradient is (m cancels analytically).
@@ -73,6 +77,8 @@ Tensor bce_with_logits(const Tensor& input, const Tensor& target, Reduction redu
 
 Tensor gaussian_kl(const Tensor& mu, const Tensor& logvar, const Tensor& prior_mu, const Tensor& prior_logvar,
                    Reduction reduction) {
+  if (auto y = autocast_redispatch("gaussian_kl", gaussian_kl, mu, logvar, prior_mu, prior_logvar, reduction))
+    return *y;
   check_same_shape(mu, logvar, "gaussian_kl", "mu", "logvar");
   Tensor diff = cj::sub(mu, prior_mu);
   Tensor ratio = cj::div(cj::add(cj::exp(logvar), cj::mul(diff, diff)), cj::exp(prior_logvar));

@@ -1,6 +1,7 @@
 #pragma once
 // Everything nn/ offers, in one include.
 #include "nn/checkpoint.hpp"
+#include "nn/grad_scaler.hpp"
 #include "nn/init.hpp"
 #include "nn/layers/attention.hpp"
 #include "nn/layers/basic.hpp"

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "autograd/autocast.hpp"
 #include "autograd/function.hpp"
 #include "tensor/ops/creation.hpp"
 #include "tensor/ops/nn_kernels.hpp"
@@ -39,21 +40,25 @@ Tensor sign(const Tensor& x) {
 }
 
 Tensor exp(const Tensor& x) {
+  if (auto y = autocast_redispatch("exp", exp, x)) return *y;
   return unary("exp", x, ops::exp(x), keep_y,
                [](const Tensor& gy, const Tensor&, const Tensor& y) { return ops::mul(gy, y); });
 }
 
 Tensor log(const Tensor& x) {
+  if (auto y = autocast_redispatch("log", log, x)) return *y;
   return unary("log", x, ops::log(x), keep_x,
                [](const Tensor& gy, const Tensor& x, const Tensor&) { return ops::div(gy, x); });
 }
 
 Tensor log1p(const Tensor& x) {
+  if (auto y = autocast_redispatch("log1p", log1p, x)) return *y;
   return unary("log1p", x, ops::log1p(x), keep_x,
                [](const Tensor& gy, const Tensor& x, const Tensor&) { return ops::div(gy, ops::add(x, 1)); });
 }
 
 Tensor expm1(const Tensor& x) {  // d/dx (e^x - 1) = y + 1
+  if (auto y = autocast_redispatch("expm1", expm1, x)) return *y;
   return unary("expm1", x, ops::expm1(x), keep_y,
                [](const Tensor& gy, const Tensor&, const Tensor& y) { return ops::mul(gy, ops::add(y, 1)); });
 }
@@ -64,12 +69,14 @@ Tensor sqrt(const Tensor& x) {  // 1 / (2 sqrt x)
 }
 
 Tensor rsqrt(const Tensor& x) {  // -x^(-3/2) / 2 = -y^3 / 2
+  if (auto y = autocast_redispatch("rsqrt", rsqrt, x)) return *y;
   return unary("rsqrt", x, ops::rsqrt(x), keep_y, [](const Tensor& gy, const Tensor&, const Tensor& y) {
     return ops::mul(gy, ops::mul(ops::pow(y, 3), -0.5));
   });
 }
 
 Tensor reciprocal(const Tensor& x) {  // -1/x^2 = -y^2
+  if (auto y = autocast_redispatch("reciprocal", reciprocal, x)) return *y;
   return unary("reciprocal", x, ops::reciprocal(x), keep_y,
                [](const Tensor& gy, const Tensor&, const Tensor& y) { return ops::mul(gy, ops::neg(ops::square(y))); });
 }
@@ -170,6 +177,8 @@ Tensor div(const Tensor& a, const Tensor& b) {  // d/da = 1/b, d/db = -a/b^2 = -
 }
 
 Tensor pow(const Tensor& a, const Tensor& b) {  // d/da = b a^(b-1), d/db = y log a (0 where a = 0)
+  auto tensor_pow = [](const Tensor& base, const Tensor& exponent) { return pow(base, exponent); };
+  if (auto y = autocast_redispatch("pow", tensor_pow, a, b)) return *y;
   Tensor y = ops::pow(a, b);
   record("pow", y, {a, b}, {a, b, keep_if_needed(y, b)}, [](Node& n, const Tensor& gy) -> Grads {
     Tensor a = n.saved(0), b = n.saved(1);
@@ -226,6 +235,8 @@ Tensor div(const Tensor& a, Scalar b) {
 }
 
 Tensor pow(const Tensor& a, Scalar exponent) {  // e a^(e-1)
+  auto scalar_pow = [](const Tensor& base, Scalar e) { return pow(base, e); };
+  if (auto y = autocast_redispatch("pow", scalar_pow, a, exponent)) return *y;
   return unary("pow", a, ops::pow(a, exponent), keep_x, [exponent](const Tensor& gy, const Tensor& a, const Tensor&) {
     if (exponent.f == 0) return zeros_like(gy);
     return ops::mul(gy, ops::mul(ops::pow(a, exponent.f - 1), exponent));

@@ -1,5 +1,6 @@
 #include "autograd/ops/index.hpp"
 
+#include "autograd/autocast.hpp"
 #include "autograd/function.hpp"
 #include "autograd/ops/views.hpp"
 #include "tensor/ops/creation.hpp"
@@ -39,6 +40,7 @@ Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& 
 }
 
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  if (auto y = autocast_redispatch("scatter_add", scatter_add, x, dim, index, src)) return *y;
   Tensor y = ops::scatter_add(x, dim, index, src);
   record("scatter_add", y, {x, src}, {index}, [dim](Node& n, const Tensor& gy) -> Grads {
     return {n.needs_grad(0) ? gy : Tensor(), n.needs_grad(1) ? ops::gather(gy, dim, n.saved(0)) : Tensor()};

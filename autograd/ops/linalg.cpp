@@ -1,5 +1,6 @@
 #include "autograd/ops/linalg.hpp"
 
+#include "autograd/autocast.hpp"
 #include "autograd/function.hpp"
 #include "autograd/ops/views.hpp"
 #include "tensor/ops/linalg.hpp"
@@ -26,10 +27,18 @@ Tensor record_product(const char* op, const Tensor& a, const Tensor& b,
 
 }  // namespace
 
-Tensor mm(const Tensor& a, const Tensor& b) { return record_product("mm", a, b, ops::mm); }
-Tensor bmm(const Tensor& a, const Tensor& b) { return record_product("bmm", a, b, ops::bmm); }
+Tensor mm(const Tensor& a, const Tensor& b) {
+  if (auto y = autocast_redispatch("mm", mm, a, b)) return *y;
+  return record_product("mm", a, b, ops::mm);
+}
+
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  if (auto y = autocast_redispatch("bmm", bmm, a, b)) return *y;
+  return record_product("bmm", a, b, ops::bmm);
+}
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  if (auto y = autocast_redispatch("matmul", matmul, a, b)) return *y;
   CJ_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dim, got ", a.shape(), " and ",
            b.shape());
   // A vector is a one-row (a) or one-column (b) matrix whose extra dim is dropped from the result;
@@ -41,6 +50,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const std::optional<Tensor>& bias) {
+  if (auto y = autocast_redispatch("linear", linear, x, weight, bias)) return *y;
   Tensor y = ops::linear(x, weight, bias);
   record("linear", y, {x, weight, or_undefined(bias)}, {keep_if_needed(x, weight), keep_if_needed(weight, x)},
          [](Node& n, const Tensor& gy) -> Grads {

@@ -1,11 +1,13 @@
 #include "autograd/ops/nn.hpp"
 
+#include "autograd/autocast.hpp"
 #include "autograd/function.hpp"
 
 namespace cj {
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const std::optional<Tensor>& weight,
                   const std::optional<Tensor>& bias, double eps) {
+  if (auto y = autocast_redispatch("layer_norm", layer_norm, x, normalized_shape, weight, bias, eps)) return *y;
   ops::LayerNormOut r = ops::layer_norm(x, normalized_shape, weight, bias, eps);
   const bool has_bias = bias.has_value();
   record("layer_norm", r.out, {x, or_undefined(weight), or_undefined(bias)}, {x, r.mean, r.rstd, or_undefined(weight)},
@@ -22,6 +24,9 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const std::opt
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                     const std::optional<Tensor>& attn_mask, std::optional<double> scale) {
+  if (auto y = autocast_redispatch("scaled_dot_product_attention", scaled_dot_product_attention, q, k, v, attn_mask,
+                                   scale))
+    return *y;
   // Saves the output and the per-row log-sum-exp instead of the (Lq, Lk) attention matrix; the
   // backward recomputes the probabilities from them (as flash attention does).
   ops::AttentionOut r = ops::scaled_dot_product_attention(q, k, v, attn_mask, scale);
@@ -53,10 +58,12 @@ Tensor record_conv(const char* op, const Tensor& x, const Tensor& w, const std::
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p) {
+  if (auto y = autocast_redispatch("conv2d", conv2d, x, w, b, p)) return *y;
   return record_conv("conv2d", x, w, b, p, ops::conv2d, ops::conv2d_backward);
 }
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p) {
+  if (auto y = autocast_redispatch("conv_transpose2d", conv_transpose2d, x, w, b, p)) return *y;
   return record_conv("conv_transpose2d", x, w, b, p, ops::conv_transpose2d, ops::conv_transpose2d_backward);
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "autograd/autocast.hpp"
 #include "autograd/function.hpp"
 #include "tensor/ops/creation.hpp"
 #include "tensor/ops/elementwise.hpp"
@@ -42,6 +43,7 @@ int64_t reduced_count(const Shape& x_shape, const Dims& dims) {
 }  // namespace
 
 Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
+  if (auto y = autocast_redispatch("sum", sum, x, dims, keepdim)) return *y;
   Tensor y = ops::sum(x, dims, keepdim);
   Dims rd = reduced_dims(dims, x.dim(), "sum");
   record("sum", y, {x}, {}, [rd, keepdim](Node& n, const Tensor& gy) -> Grads {
@@ -64,6 +66,7 @@ Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
 // element is zero; with exactly one zero in a slice, only that element gets a gradient (the product
 // of the rest); with two or more, every gradient is zero.
 Tensor prod(const Tensor& x, const Dims& dims, bool keepdim) {
+  if (auto y = autocast_redispatch("prod", prod, x, dims, keepdim)) return *y;
   Tensor y = ops::prod(x, dims, keepdim);
   Dims rd = reduced_dims(dims, x.dim(), "prod");
   record("prod", y, {x}, {x}, [rd, keepdim](Node& n, const Tensor& gy) -> Grads {
@@ -147,6 +150,7 @@ Tensor std(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim) {  //
 }
 
 Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {  // softmax of x over dims
+  if (auto y = autocast_redispatch("logsumexp", logsumexp, x, dims, keepdim)) return *y;
   Tensor y = ops::logsumexp(x, dims, keepdim);
   Dims rd = reduced_dims(dims, x.dim(), "logsumexp");
   record("logsumexp", y, {x}, {x, y}, [rd, keepdim](Node& n, const Tensor& gy) -> Grads {
@@ -158,6 +162,7 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {  // softmax 
 }
 
 Tensor cumsum(const Tensor& x, int64_t dim) {
+  if (auto y = autocast_redispatch("cumsum", cumsum, x, dim)) return *y;
   // x_i feeds every y_j with j >= i, so its gradient is the reverse cumulative sum of gy, written
   // as total - (inclusive prefix sum) + gy to reuse the forward kernel.
   Tensor y = ops::cumsum(x, dim);
@@ -171,6 +176,7 @@ Tensor cumsum(const Tensor& x, int64_t dim) {
 }
 
 Tensor softmax(const Tensor& x, int64_t dim) {
+  if (auto y = autocast_redispatch("softmax", softmax, x, dim)) return *y;
   Tensor y = ops::softmax(x, dim);
   record("softmax", y, {x}, {y},
          [dim](Node& n, const Tensor& gy) -> Grads { return {ops::softmax_backward(n.saved(0), gy, dim)}; });
@@ -178,6 +184,7 @@ Tensor softmax(const Tensor& x, int64_t dim) {
 }
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
+  if (auto y = autocast_redispatch("log_softmax", log_softmax, x, dim)) return *y;
   Tensor y = ops::log_softmax(x, dim);
   record("log_softmax", y, {x}, {y},
          [dim](Node& n, const Tensor& gy) -> Grads { return {ops::log_softmax_backward(n.saved(0), gy, dim)}; });

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "autograd/autocast.hpp"
 #include "autograd/ops.hpp"
 #include "nn/init.hpp"
 
@@ -22,6 +23,8 @@ GRUCell::GRUCell(int64_t input_size, int64_t hidden_size, bool bias, Generator& 
 }
 
 Tensor GRUCell::forward(const Tensor& x, const std::optional<Tensor>& h_in) {
+  auto cell = [this](const Tensor& x_cast, const std::optional<Tensor>& h_cast) { return forward(x_cast, h_cast); };
+  if (auto y = autocast_redispatch("gru_cell", cell, x, h_in)) return *y;
   CJ_CHECK(x.dim() == 2 && x.size(1) == input_size_, "GRUCell: input ", x.shape(), " should be (batch, ", input_size_,
            ")");
   const int64_t B = x.size(0);
