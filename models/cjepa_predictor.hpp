@@ -5,6 +5,10 @@
 //   transformer.layers.<i>.0.* (nn.MultiheadAttention), transformer.layers.<i>.1.{0,1,4}.*
 //   (the feed-forward Sequential: LayerNorm, Linear, GELU, Dropout, Linear, Dropout),
 //   transformer.norm.*, to_out.{weight,bias}.
+// Confirmed against galilai-group/cjepa src/cjepa_predictor.py at 1415830 (the spec's pin): mask_token
+// is (1, 1, D) there and in every earlier commit of the file (spec §5.2's (1, 1, 1, D) is a slip), so
+// a (1, 1, 1, D) tensor is refused when loading. The Push-T variant (cjepa_predictor_pusht.hpp) reuses
+// this class whole, as the reference's MaskedSlot_AP_Predictor subclasses it.
 #include <cstdint>
 #include <memory>
 #include <vector>
