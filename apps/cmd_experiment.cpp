@@ -49,6 +49,8 @@ nlohmann::ordered_json run_json(uint64_t seed, const MaskingRun& r) {
           {"natural_hidden_error", err(r.natural)},
           {"forced_hidden_error", err(r.forced)},
           {"visible_error", err(r.visible)},
+          {"still_baseline", {{"natural", r.natural_still.mean}, {"forced", r.forced_still.mean},
+                              {"visible", r.visible_still.mean}}},
           {"train_seconds", r.train_seconds}};
 }
 
@@ -64,6 +66,7 @@ int run_masking(const std::vector<std::string>& argv) {
   args.option("masked-slots", "M,...", "masked-slot counts to compare with M = 0", "2")
       .option("seeds", "S,...", "seeds (data, initial weights, batch order)", "0,1,2")
       .option("steps", "N", "training steps per run (default: 1500, --quick: 600)")
+      .option("lr", "LR", "AdamW learning rate (default: 1e-3)")
       .option("threads", "N", "CPU threads (these products are tiny: one thread is fastest on a busy machine)", "1")
       .option("out", "FILE", "JSONL file: one line per run", "masking_experiment.jsonl")
       .flag("quick", "the reduced setting of the test (smaller data, one block)")
@@ -72,6 +75,8 @@ int run_masking(const std::vector<std::string>& argv) {
   MaskingExperimentConfig config = args.enabled("quick") ? quick_masking_experiment() : full_masking_experiment();
   if (args.has("steps")) config.steps = args.get_int("steps");
   if (config.steps < 1) throw UsageError("option '--steps' must be >= 1");
+  if (args.has("lr")) config.lr = args.get_double("lr");
+  if (!(config.lr > 0)) throw UsageError("option '--lr' must be > 0");
   const long long threads = args.get_int("threads");
   if (threads < 1) throw UsageError("option '--threads' must be >= 1");
 #ifdef _OPENMP
@@ -100,6 +105,7 @@ int run_masking(const std::vector<std::string>& argv) {
     c.world.seed = uint32_t(seed);
     MaskingExperiment experiment(c);
     hidden_fraction = experiment.hidden_fraction();
+    bool baseline_printed = false;
     for (long long m : ms) {
       ProgressBar bar("seed " + std::to_string(seed) + " M=" + std::to_string(m), c.steps, "step",
                       !args.enabled("quiet"));
@@ -115,6 +121,11 @@ int run_masking(const std::vector<std::string>& argv) {
       std::printf("%-5lld %-3lld %-12s %-11.5f %-15.5f %-17s %-17s %-17s %.1f\n", seed, m,
                   ("{" + indices + "}").c_str(), r.final_train_loss, r.val_future_mse, cell(r.natural).c_str(),
                   cell(r.forced).c_str(), cell(r.visible).c_str(), r.train_seconds);
+      if (!baseline_printed) {
+        baseline_printed = true;
+        std::printf("%-5lld %-3s %-12s %-11s %-15s %-17.4f %-17.4f %-17.4f\n", seed, "-", "(stays put)", "", "",
+                    r.natural_still.mean, r.forced_still.mean, r.visible_still.mean);
+      }
       std::fflush(stdout);
       const auto line = run_json(uint64_t(seed), r);
       jsonl << line.dump() << "\n";

@@ -183,17 +183,25 @@ void MaskingExperiment::evaluate(models::MaskedSlotPredictor& model, MaskingRun&
   Tensor predicted;
   const std::vector<float> pos = predict_positions(history, &predicted);
   out.val_future_mse = nn::mse_loss(predicted, targets).item<double>();
-  ErrorSum natural, visible, forced;
+  ErrorSum natural, visible, forced, natural_still, visible_still, forced_still;
+  auto add_still = [&](ErrorSum& sum, std::size_t seen, std::size_t truth) {
+    sum.add(val_.xy[seen * 2] - val_.xy[truth * 2], val_.xy[seen * 2 + 1] - val_.xy[truth * 2 + 1]);
+  };
   for (int64_t w = 0; w < W; ++w)
     for (int64_t n = 0; n < N; ++n) {
       const bool hidden_at_last = val_.visible[std::size_t(at(w, past.back(), n))] == 0.f;
       const bool always_seen = seen_throughout_history(w, n);
       if (!hidden_at_last && !always_seen) continue;
+      std::size_t last_seen = std::size_t(at(w, 0, n));
+      for (int64_t k : past)
+        if (val_.visible[std::size_t(at(w, k, n))] != 0.f) last_seen = std::size_t(at(w, k, n));
       for (int64_t k = 0; k < tp; ++k) {
         const std::size_t truth = std::size_t(at(w, future[std::size_t(k)], n));
         if (val_.visible[truth] == 0.f) continue;
         const std::size_t p = std::size_t(((w * tp + k) * N + n) * 2);
         (hidden_at_last ? natural : visible).add(pos[p] - val_.xy[truth * 2], pos[p + 1] - val_.xy[truth * 2 + 1]);
+        add_still(hidden_at_last ? natural_still : visible_still, last_seen, truth);
+        if (always_seen) add_still(forced_still, std::size_t(at(w, 0, n)), truth);
       }
     }
   // Hide one disc at a time from history frame 1 on, by its appearance-only slot.
@@ -215,6 +223,9 @@ void MaskingExperiment::evaluate(models::MaskedSlotPredictor& model, MaskingRun&
   out.natural = natural.result();
   out.visible = visible.result();
   out.forced = forced.result();
+  out.natural_still = natural_still.result();
+  out.visible_still = visible_still.result();
+  out.forced_still = forced_still.result();
 }
 
 }  // namespace cj::app

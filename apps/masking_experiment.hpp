@@ -49,6 +49,9 @@ struct MaskingRun {
   double final_train_loss = 0;          // mean of the last 10% of steps
   double val_future_mse = 0;            // inference path, all slots, held-out windows
   PositionError natural, forced, visible;
+  // The same samples predicted by "the disc stayed where it was last seen" (natural: its last visible
+  // history frame, else frame 0; forced: frame 0; visible: the last history frame): the bar to clear.
+  PositionError natural_still, forced_still, visible_still;
   double train_seconds = 0;
 };
 
