@@ -102,7 +102,8 @@ int run_rollout(const std::vector<std::string>& argv) {
       .option("masked-slots", "M", "training masked-slot count for the output name (default: from the checkpoint's config)")
       .option("obs-frames", "N", "observed frames per input video (the reference's OBS_FRAMES)", std::to_string(defaults.obs_frames))
       .option("target-len", "N", "frames per output video (TARGET_LEN)", std::to_string(defaults.target_len))
-      .option("frameskip", "K", "frame stride the predictor was trained with", std::to_string(defaults.frameskip))
+      .option("frameskip", "K", "frame stride the predictor was trained with (default: from the checkpoint's config, else " +
+                                    std::to_string(defaults.frameskip) + ")")
       .option("heads", "H", "attention heads (default: from the checkpoint's config, else 16)")
       .option("history", "T", "history frames T_h (default: from the checkpoint's config, else 6)")
       .option("prefix", "P", "key prefix of the predictor's tensors in the weights file (default: detected)")
@@ -112,7 +113,6 @@ int run_rollout(const std::vector<std::string>& argv) {
   models::RolloutConfig config;
   config.obs_frames = args.get_int("obs-frames");
   config.target_len = args.get_int("target-len");
-  config.frameskip = args.get_int("frameskip");
   const long long batch = args.get_int("batch");
   if (batch < 1) throw UsageError("option '--batch' must be >= 1");
   if (!args.has("weights")) throw UsageError("option '--weights' is required");
@@ -125,6 +125,7 @@ int run_rollout(const std::vector<std::string>& argv) {
   CJ_CHECK(std::filesystem::is_regular_file(input), input, ": no such slot file");
   models::LoadedPredictor loaded = models::load_predictor(args.get("weights"), wopt);
   const models::CjepaPredictorConfig& mc = loaded.model->config();
+  config.frameskip = args.has("frameskip") ? args.get_int("frameskip") : loaded.frameskip.value_or(defaults.frameskip);
   config.validate(mc);
 
   std::string out;

@@ -111,6 +111,7 @@ LoadedPredictor load_predictor(const std::string& path, const PredictorWeightsOp
   out.model->eval();
   if (const nlohmann::json* lr = find_key(config, {"predictor_lr", "lr"})) out.lr = lr->get<double>();
   out.masked_slots = config_int(config, {"num_masked_slots", "masked_slots"});
+  out.frameskip = config_int(config, {"frameskip"});
   return out;
 }
 

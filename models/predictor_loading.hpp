@@ -29,6 +29,7 @@ struct LoadedPredictor {
   std::string config_json;                     // the run config saved in a cjepa checkpoint, else ""
   std::optional<double> lr;                    // the training lr, when the config names one
   std::optional<int64_t> masked_slots;         // the training masked-slot count, when named
+  std::optional<int64_t> frameskip;            // the training frame stride, when named
 };
 
 // Throws cj::Error naming the file when it holds no predictor, several candidate prefixes, or

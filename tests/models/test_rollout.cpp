@@ -140,7 +140,7 @@ TEST(PredictorLoading, ReadsOurCheckpointWithItsConfig) {
   models::MaskedSlotPredictor model(c, gen);
   const auto path = (std::filesystem::temp_directory_path() / "cj_test_rollout_checkpoint.ckpt").string();
   nn::save_checkpoint(path, model, nullptr, 5, gen,
-                      R"({"predictor_lr": 0.0005, "num_masked_slots": 2, "dinowm": {"history_size": 3},)"
+                      R"({"predictor_lr": 0.0005, "num_masked_slots": 2, "frameskip": 3, "dinowm": {"history_size": 3},)"
                       R"( "predictor": {"heads": 2}})");
   models::LoadedPredictor loaded = models::load_predictor(path);
   std::filesystem::remove(path);
@@ -152,6 +152,7 @@ TEST(PredictorLoading, ReadsOurCheckpointWithItsConfig) {
   ASSERT_TRUE(loaded.lr && loaded.masked_slots);
   EXPECT_DOUBLE_EQ(*loaded.lr, 0.0005);
   EXPECT_EQ(*loaded.masked_slots, 2);
+  EXPECT_EQ(loaded.frameskip, std::optional<int64_t>(3));
   const Tensor history = randn({2, 3, 5, 8}, {}, &gen);
   model.eval();
   EXPECT_EQ(ops::max_rel_error(loaded.model->inference(history, 4), model.inference(history, 4)), 0.0);
