@@ -62,7 +62,8 @@ int run_masking(const std::vector<std::string>& argv) {
             "  natural  discs hidden behind another at the last history frame,\n"
             "  forced   discs replaced by their appearance-only slot from history frame 1 on (seen once, at frame 0),\n"
             "  visible  the same discs, not replaced (control).\n"
-            "Errors are over the future frames where the disc is visible again.");
+            "Errors are over the future frames where the disc is visible again. The '(stays put)' row is the error of\n"
+            "assuming each disc did not move since it was last seen: the bar a model has to clear.");
   args.option("masked-slots", "M,...", "masked-slot counts to compare with M = 0", "2")
       .option("seeds", "S,...", "seeds (data, initial weights, batch order)", "0,1,2")
       .option("steps", "N", "training steps per run (default: 1500, --quick: 600)")
