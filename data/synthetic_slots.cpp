@@ -63,6 +63,9 @@ void step(std::vector<Disc>& discs, double r, double dt) {
 // just behind another is hidden by it although the two never touch on the floor.
 constexpr double kForeshortening = 0.2;
 
+// Features 0..4 (x, y, vx, vy, visible) vanish from a hidden disc's slot; its appearance stays.
+constexpr int64_t kHiddenFeaturesFrom = 5;
+
 // Fraction of disc i covered on screen by nearer discs (smaller y), on a fixed pattern of sample
 // points: centre plus two rings.
 double covered_fraction(const std::vector<Disc>& discs, size_t i, double r) {
@@ -141,7 +144,7 @@ SlotVideo SlotWorld::simulate(const std::string& split, int64_t index) const {
   std::vector<double> appearance(N * 4);
   for (auto& a : appearance) a = normal(rng);
 
-  std::vector<float> slots(T * N * D), states(T * N * 4), visible(T * N);
+  std::vector<float> slots(T * N * D), occluded(T * N * D), states(T * N * 4), visible(T * N);
   const float* W = embedding_.data<float>();
   const double velocity_scale = c.speed > 0 ? 1.0 / c.speed : 0.0;
   for (int64_t t = 0; t < T; ++t) {
@@ -163,14 +166,19 @@ SlotVideo SlotWorld::simulate(const std::string& split, int64_t index) const {
         f[4] = 1;
       }
       float* slot = &slots[(t * N + n) * D];
+      float* hidden = &occluded[(t * N + n) * D];
       for (int64_t i = 0; i < D; ++i) {
-        double v = c.noise * normal(rng);
+        const double noise = c.noise * normal(rng);
+        double v = noise, h = noise;
         for (int64_t j = 0; j < F; ++j) v += W[i * F + j] * f[j];
+        for (int64_t j = kHiddenFeaturesFrom; j < F; ++j) h += W[i * F + j] * f[j];
         slot[i] = float(v);
+        hidden[i] = float(h);
       }
     }
   }
-  return {from_vector(slots, {T, N, D}), from_vector(states, {T, N, 4}), from_vector(visible, {T, N})};
+  return {from_vector(slots, {T, N, D}), from_vector(states, {T, N, 4}), from_vector(visible, {T, N}),
+          from_vector(occluded, {T, N, D})};
 }
 
 Tensor SlotWorld::decode_positions(const Tensor& slots) const {

@@ -35,6 +35,9 @@ struct SlotVideo {
   Tensor slots;    // (T, N, D) f32
   Tensor states;   // (T, N, 4) f32: x, y, vx, vy in box units (per frame)
   Tensor visible;  // (T, N) f32: 1 visible, 0 hidden behind a nearer disc
+  // (T, N, D) f32: the slot each disc would have were it hidden at that frame (appearance only, the
+  // same noise as `slots`): what experiments put in place of a slot to hide a disc on purpose.
+  Tensor occluded;
 };
 
 class SlotWorld {

@@ -85,6 +85,27 @@ TEST(SyntheticSlots, PositionsDecodeFromVisibleSlotsOnly) {
   EXPECT_GT(mean_hidden / n_hidden, 0.05);  // a hidden slot decodes to the box centre, not the disc
 }
 
+TEST(SyntheticSlots, OccludedSlotsKeepOnlyAppearance) {
+  auto cfg = small_config();
+  SlotWorld w(cfg);
+  auto v = w.simulate("train", 1);
+  const int64_t D = cfg.slot_dim;
+  auto slots = to_vector<float>(v.slots), occluded = to_vector<float>(v.occluded);
+  auto pos = to_vector<float>(w.decode_positions(v.occluded));
+  auto vis = to_vector<float>(v.visible);
+  ASSERT_EQ(occluded.size(), slots.size());
+  double worst_centre = 0;
+  int hidden = 0;
+  for (size_t k = 0; k < vis.size(); ++k) {
+    worst_centre = std::max(worst_centre, std::hypot(pos[k * 2] - 0.5, pos[k * 2 + 1] - 0.5));
+    if (vis[k] > 0) continue;
+    ++hidden;  // a disc that is hidden anyway: the same slot, noise included
+    for (int64_t i = 0; i < D; ++i) ASSERT_EQ(occluded[k * D + i], slots[k * D + i]) << k;
+  }
+  EXPECT_GT(hidden, 0);
+  EXPECT_LT(worst_centre, 0.05);  // every occluded slot decodes to the box centre (up to the noise)
+}
+
 TEST(SyntheticSlots, BadConfigNamesTheField) {
   SlotWorldConfig c;
   c.radius = 0.3;
