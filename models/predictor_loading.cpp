@@ -1,7 +1,5 @@
 #include "models/predictor_loading.hpp"
 
-#include <map>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -9,6 +7,7 @@
 
 #include "autograd/ops.hpp"
 #include "tensor/error.hpp"
+#include "models/predictor_checkpoint.hpp"
 #include "tensor/io/load.hpp"
 
 namespace cj::models {
@@ -32,28 +31,12 @@ std::optional<int64_t> config_int(const nlohmann::json& j, const std::vector<std
   return v && v->is_number_integer() ? std::optional<int64_t>(v->get<int64_t>()) : std::nullopt;
 }
 
-// The prefix in front of "mask_token": the one given, else the only candidate in the file.
+// The prefix in front of "mask_token": the one given, else the only predictor in the file.
 std::string find_prefix(const std::string& path, const io::TensorMap& tensors, const std::string& given) {
-  if (!given.empty()) {
-    CJ_CHECK(tensors.count(given + kAnchorKey), path, ": no tensor '", given + kAnchorKey,
-             "' (the predictor's mask token under prefix '", given, "')");
-    return given;
-  }
-  std::vector<std::string> candidates;
-  for (const auto& [name, t] : tensors) {
-    if (name.size() < kAnchorKey.size() || name.compare(name.size() - kAnchorKey.size(), kAnchorKey.size(), kAnchorKey))
-      continue;
-    std::string prefix = name.substr(0, name.size() - kAnchorKey.size());
-    if (prefix.empty() || prefix.back() == '.') candidates.push_back(prefix);
-  }
-  CJ_CHECK(!candidates.empty(), path, ": holds no C-JEPA predictor (no '", kAnchorKey, "' tensor among ",
-           tensors.size(), " tensors)");
-  if (candidates.size() > 1) {
-    std::string list;
-    for (const auto& c : candidates) list += (list.empty() ? "'" : ", '") + c + "'";
-    fail(path, ": holds several predictors (prefixes ", list, "); choose one with the prefix option");
-  }
-  return candidates.front();
+  if (given.empty()) return find_predictor_prefix(tensors, "'" + path + "'");
+  CJ_CHECK(tensors.count(given + kAnchorKey), path, ": no tensor '", given + kAnchorKey,
+           "' (the predictor's mask token under prefix '", given, "')");
+  return given;
 }
 
 const Tensor& need(const std::string& path, const nn::StateDict& dict, const std::string& key, int64_t dims) {
@@ -94,20 +77,17 @@ LoadedPredictor load_predictor(const std::string& path, const PredictorWeightsOp
   while (dict.count("transformer.layers." + std::to_string(c.depth) + ".0.in_proj_weight")) ++c.depth;
   CJ_CHECK(c.depth >= 1, path, ": the predictor has no transformer.layers.0.0.in_proj_weight");
   c.ffn = need(path, dict, "transformer.layers.0.1.1.weight", 2).shape()[0];
-  c.heads = options.heads ? *options.heads : config_int(config, {"heads"}).value_or(16);
-  c.history = options.history ? *options.history : config_int(config, {"history_size", "history"}).value_or(6);
+  c.heads = options.heads ? *options.heads : config_int(config, {"predictor.heads", "heads"}).value_or(16);
+  c.history = options.history ? *options.history : config_int(config, {"dinowm.history_size", "history_size", "history"}).value_or(6);
   CJ_CHECK(c.history >= 1 && c.history < total, path, ": history ", c.history, " does not fit its time_pos_embed of ",
            total, " rows (history + predictions)");
   c.preds = total - c.history;
   CJ_CHECK(c.dim % c.heads == 0, path, ": slot dim ", c.dim, " is not a multiple of ", c.heads, " heads");
   c.dropout = 0.0;
   out.model = std::make_shared<MaskedSlotPredictor>(c);
-  try {
-    out.model->load_state_dict(dict, /*strict=*/true);
-  } catch (const Error& e) {
-    fail(path, ": the tensors under prefix '", out.prefix, "' do not fit a predictor with dim ", c.dim, ", depth ",
-         c.depth, ", ffn ", c.ffn, ", ", total, " time steps: ", e.what());
-  }
+  nn::StateDict under_prefix;
+  for (const auto& [name, t] : dict) under_prefix[out.prefix + name] = t;
+  load_predictor_state(*out.model, under_prefix, "'" + path + "'");
   out.model->eval();
   if (const nlohmann::json* lr = find_key(config, {"predictor_lr", "lr"})) out.lr = lr->get<double>();
   out.masked_slots = config_int(config, {"num_masked_slots", "masked_slots"});

@@ -15,6 +15,7 @@
 
 #include "apps/predictor_trainer.hpp"
 #include "data/synthetic_slots.hpp"
+#include "models/predictor_loading.hpp"
 #include "tensor/io/safetensors.hpp"
 #include "tensor/ops.hpp"
 #include "tests/error_of.hpp"
@@ -183,6 +184,31 @@ TEST(PredictorTrainer, RunKilledMidEpochResumesFromItsLastCheckpoint) {
   EXPECT_EQ(r.start_step, 4);
   expect_same_checkpoint(c.out_dir, k.out_dir);
   EXPECT_EQ(metrics_of(c.out_dir), metrics_of(k.out_dir));
+}
+
+TEST(PredictorTrainer, RolloutLoadsWhatTrainingWrote) {
+  // cjepa rollout's loader (models/predictor_loading) must rebuild the trained model from both files
+  // train-predictor writes, reading heads and T_h from their saved config (neither is in a shape):
+  // 4 heads and T_h = 3 here, not the reference defaults 16 and 6.
+  TrainerConfig c = small_config(fresh_dir("for_rollout").string());
+  c.max_epochs = 1;  // 7 steps; the final weights file is written when the run completes
+  std::ostringstream log;
+  train_predictor(c, log);
+  const fs::path out(c.out_dir);
+  for (const fs::path& file : {out / "last.safetensors", out / (c.output_model_name + "_predictor.safetensors")}) {
+    const models::LoadedPredictor loaded = models::load_predictor(file.string());
+    EXPECT_EQ(loaded.model->config().heads, 4) << file;
+    EXPECT_EQ(loaded.model->config().history, 3) << file;
+    EXPECT_EQ(loaded.model->config().preds, 2) << file;
+    ASSERT_TRUE(loaded.masked_slots.has_value()) << file;
+    EXPECT_EQ(*loaded.masked_slots, 2) << file;
+    ASSERT_TRUE(loaded.lr.has_value()) << file;
+    EXPECT_EQ(*loaded.lr, c.predictor_lr) << file;
+  }
+  const auto saved = io::read_safetensors((out / (c.output_model_name + "_predictor.safetensors")).string()).tensors;
+  const auto reloaded = models::load_predictor((out / "last.safetensors").string()).model->state_dict();
+  ASSERT_EQ(saved.size(), reloaded.size());
+  for (const auto& [name, t] : saved) EXPECT_EQ(to_vector<double>(t), to_vector<double>(reloaded.at(name))) << name;
 }
 
 TEST(PredictorTrainer, BadInputIsOneClearError) {

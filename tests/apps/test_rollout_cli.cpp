@@ -106,6 +106,6 @@ TEST(RolloutCli, BadInputIsOneClearError) {
   EXPECT_NE(r.out.find("none.ckpt"), std::string::npos) << r.out;
   r = run_cjepa("rollout " + dir.file("ok.pkl") + " --weights " + kWeights + " --out " + dir.file("o.pkl"));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.out.find("holds several predictors"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("holds 2 C-JEPA predictors"), std::string::npos) << r.out;
   EXPECT_FALSE(std::filesystem::exists(dir.file("o.pkl")));
 }

@@ -112,7 +112,7 @@ TEST(Rollout, BadInputIsOneClearError) {
 }
 
 TEST(PredictorLoading, NamesTheProblemWithAWeightsFile) {
-  EXPECT_NE(error_message([&] { models::load_predictor(kFixture); }).find("holds several predictors"), std::string::npos);
+  EXPECT_NE(error_message([&] { models::load_predictor(kFixture); }).find("holds 2 C-JEPA predictors"), std::string::npos);
   EXPECT_NE(error_message([&] {
               models::PredictorWeightsOptions o;
               o.prefix = "nothing.";
