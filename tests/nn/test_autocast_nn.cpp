@@ -111,5 +111,49 @@ TEST(AutocastNn, AdamWStepsFp32MasterWeightsAfterAutocastBackward) {
   }
 }
 
+// The losses are on the fp32 list: a bf16 prediction is cast to f32 before any arithmetic, so the
+// loss equals the f32 loss of the same (bf16-valued) prediction exactly.
+TEST(AutocastNn, LossesRunInFp32) {
+  Tensor pred = ops::to(test::seeded_uniform({4, 5}, 71), DType::bf16);
+  Tensor target = test::seeded_uniform({4, 5}, 72, 0.0, 1.0);
+  Tensor classes = ops::to(from_vector<int64_t>({0, 4, 2, 1}, {4}), DType::i64);
+  Tensor pred32 = ops::to(pred, DType::f32);
+  auto same = [](const Tensor& a, const Tensor& b) {
+    return a.dtype() == DType::f32 && b.dtype() == DType::f32 && ops::max_rel_error(a, b) == 0.0;
+  };
+  AutocastGuard amp;
+  EXPECT_TRUE(same(nn::mse_loss(pred, target), nn::mse_loss(pred32, target)));
+  EXPECT_TRUE(same(nn::cross_entropy(pred, classes), nn::cross_entropy(pred32, classes)));
+  EXPECT_TRUE(same(nn::cross_entropy(pred, target), nn::cross_entropy(pred32, target)));  // soft targets
+  EXPECT_TRUE(same(nn::bce_with_logits(pred, target), nn::bce_with_logits(pred32, target)));
+  EXPECT_TRUE(same(nn::gaussian_kl(pred, pred, target, target), nn::gaussian_kl(pred32, pred32, target, target)));
+}
+
+// GRUCell is torch's lower-precision gru_cell: x and h are cast, so the whole cell runs in bf16 (the
+// hidden state comes back bf16), while the fp32 weights receive fp32 gradients.
+TEST(AutocastNn, GruCellRunsInBf16WithFp32Gradients) {
+  nn::GRUCell cell(3, 4);
+  Tensor x = test::seeded_uniform({2, 3}, 81), h = test::seeded_uniform({2, 4}, 82);
+  Tensor y;
+  {
+    AutocastGuard amp;
+    y = cell.forward(x, h);
+  }
+  EXPECT_EQ(y.dtype(), DType::bf16);
+  // The same cell written out on bf16 copies of everything (PyTorch's GRUCell formulas).
+  auto bf = [](const Tensor& t) { return ops::to(t, DType::bf16); };
+  auto gi = ops::chunk(ops::linear(bf(x), bf(cell.weight_ih), bf(cell.bias_ih)), 3, 1);
+  auto gh = ops::chunk(ops::linear(bf(h), bf(cell.weight_hh), bf(cell.bias_hh)), 3, 1);
+  Tensor r = ops::sigmoid(ops::add(gi[0], gh[0])), z = ops::sigmoid(ops::add(gi[1], gh[1]));
+  Tensor n = ops::tanh(ops::add(gi[2], ops::mul(r, gh[2])));
+  Tensor expected = ops::add(n, ops::mul(z, ops::sub(bf(h), n)));
+  EXPECT_EQ(ops::max_rel_error(y, expected), 0.0);
+  backward(cj::sum(y));
+  for (const auto& [name, p] : cell.named_parameters()) {
+    ASSERT_TRUE(p.grad().defined()) << name;
+    EXPECT_EQ(p.grad().dtype(), DType::f32) << name;
+  }
+}
+
 }  // namespace
 }  // namespace cj
