@@ -7,7 +7,7 @@
 //
 //   AutocastGuard amp(DType::bf16);       // thread-local; restores the previous state; nests
 //   Tensor loss = nn::mse_loss(model(x), target);   // linear in bf16, layer_norm and loss in fp32
-//   // leave the scope before backward/step, as with torch.autocast
+//   // (backward and optimizer steps are unaffected either way: backward formulas use raw kernels)
 //   cj::backward(loss);                   // parameter .grad is fp32
 //
 // ---- The precision policy (PyTorch's CUDA autocast lists, aten/src/ATen/autocast_mode.cpp) -------

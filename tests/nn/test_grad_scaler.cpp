@@ -3,7 +3,10 @@
 // tools/fixtures/autocast.py), the defaults' 2000-step growth, overflow, state_dict resume, misuse.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <string>
 
@@ -152,6 +155,35 @@ TEST(GradScaler, StateDictResumesTheTrajectory) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("_growth_tracker"), std::string::npos) << e.what();
   }
+}
+
+TEST(GradScaler, CheckpointsCarryTheScalerState) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("cj_test_grad_scaler_" + std::to_string(::getpid()) + ".safetensors")).string();
+  nn::Linear model(2, 2);
+  Generator rng(3);
+  nn::GradScaler scaler(fixture_options());
+  scaler.update(4096.0);
+  Tensor p = model.weight;
+  nn::SGD opt(model.parameters(), nn::SGDOptions{});
+  p.set_grad(ones({2, 2}));
+  scaler.step(opt);
+  scaler.update();  // tracker 1
+  nn::save_checkpoint(path, model, &opt, 1, rng, "{}", &scaler);
+  nn::GradScaler restored;
+  nn::load_checkpoint(path, model, &opt, nullptr, &restored);
+  EXPECT_EQ(restored.get_scale(), 4096.0);
+  EXPECT_EQ(restored.growth_tracker(), 1);
+  EXPECT_EQ(restored.options().growth_interval, 3);
+  nn::load_checkpoint(path, model, &opt);  // a scaler in the file may be ignored
+  nn::save_checkpoint(path, model, &opt, 1, rng);
+  try {
+    nn::load_checkpoint(path, model, &opt, nullptr, &restored);
+    FAIL() << "expected cj::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("GradScaler"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(path);
 }
 
 TEST(GradScaler, ScalesA16BitLossInFloat32) {
