@@ -68,6 +68,7 @@ void ProgressBar::draw(bool final) {
   if (!enabled_) return;
   auto now = std::chrono::steady_clock::now();
   std::string line = format_progress(label_, done_, total_, elapsed_s(), unit_);
+  if (!note_.empty()) line += "  " + note_;
   if (tty_) {
     if (!final && now - last_draw_ < std::chrono::milliseconds(100)) return;
     last_draw_ = now;

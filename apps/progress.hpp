@@ -6,6 +6,7 @@
 #include <chrono>
 #include <iosfwd>
 #include <string>
+#include <utility>
 
 namespace cj::app {
 
@@ -18,13 +19,15 @@ class ProgressBar {
   ProgressBar(std::string label, long long total, std::string unit = "it", bool enabled = true);
   void advance(long long n = 1);
   void finish();  // prints the final state and a newline (once)
+  void set_note(std::string note) { note_ = std::move(note); }  // shown after the ETA, e.g. "loss 0.12"
+
   long long done() const { return done_; }
   double elapsed_s() const;
 
  private:
   void draw(bool final);
 
-  std::string label_, unit_;
+  std::string label_, unit_, note_;
   long long total_, done_ = 0, last_decile_ = -1;
   bool enabled_, tty_, finished_ = false;
   std::chrono::steady_clock::time_point start_, last_draw_;

@@ -8,17 +8,12 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include "data/av_error.hpp"
 #include "tensor/error.hpp"
 
 namespace cj::data {
 
 namespace {
-
-std::string av_error(int code) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
-  av_strerror(code, buf, sizeof(buf));
-  return buf;
-}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -46,7 +41,7 @@ struct VideoWriter::Impl {
   }
 
   void check(int code, const char* what) const {
-    if (code < 0) fail("video writer: ", what, " failed for '", path, "': ", av_error(code));
+    if (code < 0) fail("video writer: ", what, " failed for '", path, "': ", av_error_text(code));
   }
 
   // Sends one frame (or nullptr to flush) and writes every packet the encoder hands back.
@@ -101,7 +96,11 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height, VideoWr
   m.check(avcodec_parameters_from_context(m.stream->codecpar, m.encoder), "configuring the stream");
   m.stream->time_base = m.encoder->time_base;
   if (!(m.format->oformat->flags & AVFMT_NOFILE)) m.check(avio_open(&m.format->pb, path.c_str(), AVIO_FLAG_WRITE), "opening the file");
-  m.check(avformat_write_header(m.format, nullptr), "writing the header");
+  AVDictionary* muxer_options = nullptr;
+  if (options.faststart && !gif) av_dict_set(&muxer_options, "movflags", "+faststart", 0);
+  const int header = avformat_write_header(m.format, &muxer_options);
+  av_dict_free(&muxer_options);
+  m.check(header, "writing the header");
 
   m.frame = av_frame_alloc();
   m.packet = av_packet_alloc();

@@ -11,6 +11,7 @@ namespace cj::data {
 struct VideoWriterOptions {
   int fps = 10;
   int crf = 18;  // H.264 quality: lower is better, 18 is visually lossless for these synthetic scenes
+  bool faststart = false;  // .mp4: the index (moov) before the frames, as streaming players want it
 };
 
 class VideoWriter {

@@ -63,10 +63,7 @@ MaskedSlotPredictor::MaskedSlotPredictor(const CjepaPredictorConfig& config, Gen
   to_out = register_module("to_out", std::make_shared<nn::Linear>(d, d, true, gen));
 }
 
-namespace {
-
-// Throws unless x is (B, T, S, D) with D = dim and T in [min_t, max_t].
-void check_slots(const char* op, const Tensor& x, int64_t dim, int64_t min_t, int64_t max_t) {
+void check_slot_shape(const char* op, const Tensor& x, int64_t dim, int64_t min_t, int64_t max_t) {
   CJ_CHECK(x.defined() && x.dim() == 4, op, ": expected slots of shape (B, T, S, D), got ",
            x.defined() ? x.shape() : Shape{});
   CJ_CHECK(x.shape()[3] == dim, op, ": slot dim is ", x.shape()[3], " (shape ", x.shape(), "), the model's is ", dim);
@@ -76,12 +73,10 @@ void check_slots(const char* op, const Tensor& x, int64_t dim, int64_t min_t, in
   CJ_CHECK(is_floating(x.dtype()), op, ": slots must be floating point, got ", dtype_name(x.dtype()));
 }
 
-}  // namespace
-
 // history: (B, T, S, D), time_pe: (1, T + P, 1, D) -> tokens (B, T + P, S, D)
 Tensor MaskedSlotPredictor::build_tokens(const Tensor& history, const Tensor& time_pe, int64_t num_preds,
                                          const std::vector<int64_t>& masked_indices) {
-  const int64_t steps = history.shape()[1], slots = history.shape()[2];
+  const int64_t slots = history.shape()[2];
   std::vector<float> is_masked(static_cast<std::size_t>(slots), 0.f);
   for (int64_t s : masked_indices) {
     CJ_CHECK(s >= 0 && s < slots, "MaskedSlotPredictor: masked slot index ", s, " out of range for ", slots, " slots");
@@ -90,7 +85,16 @@ Tensor MaskedSlotPredictor::build_tokens(const Tensor& history, const Tensor& ti
     is_masked[static_cast<std::size_t>(s)] = 1.f;
   }
   // (1, S, 1) bool, true where a history token (t >= 1) stays a query
-  const Tensor hidden = cj::gt(from_vector(is_masked, {1, slots, 1}), Scalar(0.5));
+  const Tensor hidden =
+      masked_indices.empty() ? Tensor() : cj::gt(from_vector(is_masked, {1, slots, 1}), Scalar(0.5));
+  return build_tokens_hidden(history, time_pe, num_preds, hidden);
+}
+
+// history: (B, T, S, D), time_pe: (1, T + P, 1, D), hidden: (B or 1, S, 1) bool or undefined
+// -> tokens (B, T + P, S, D)
+Tensor MaskedSlotPredictor::build_tokens_hidden(const Tensor& history, const Tensor& time_pe, int64_t num_preds,
+                                                const Tensor& hidden) {
+  const int64_t steps = history.shape()[1];
   const Tensor anchor_query = id_projector->forward(cj::select(history, 1, 0));  // (B, S, D)
   std::vector<Tensor> per_step;
   for (int64_t t = 0; t < steps + num_preds; ++t) {
@@ -101,7 +105,7 @@ Tensor MaskedSlotPredictor::build_tokens(const Tensor& history, const Tensor& ti
       continue;
     }
     const Tensor visible = cj::add(cj::select(history, 1, t), pe);                   // (B, S, D)
-    per_step.push_back(t == 0 || masked_indices.empty() ? visible : cj::where(hidden, query, visible));
+    per_step.push_back(t == 0 || !hidden.defined() ? visible : cj::where(hidden, query, visible));
   }
   return cj::stack(per_step, 1);  // (B, T + P, S, D)
 }
@@ -114,23 +118,65 @@ Tensor MaskedSlotPredictor::run_backbone(const Tensor& tokens) {
   return to_out->forward(cj::unflatten(out, 1, {s[1], s[2]}));
 }
 
+// history: (B, T_h, S, D) -> (B, T_h + T_p, S, D)
+Tensor MaskedSlotPredictor::predict_masked(const Tensor& history, const std::vector<int64_t>& masked_indices) {
+  check_slot_shape("MaskedSlotPredictor::predict_masked", history, config_.dim, config_.history, config_.history);
+  CJ_CHECK(static_cast<int64_t>(masked_indices.size()) <= history.shape()[2], "MaskedSlotPredictor: ",
+           masked_indices.size(), " masked slots but only ", history.shape()[2], " slots");
+  return run_backbone(build_tokens(history, time_pos_embed, config_.preds, masked_indices));
+}
+
+Tensor masked_history_loss(const Tensor& predictions, const Tensor& targets, int64_t history,
+                           const std::vector<int64_t>& masked_indices) {
+  if (masked_indices.empty()) return scalar_tensor(0.0, TensorOptions{predictions.dtype()});
+  const Tensor idx = from_vector(masked_indices, {static_cast<int64_t>(masked_indices.size())});
+  return nn::mse_loss(cj::index_select(cj::slice(predictions, 1, 0, history), 2, idx),
+                      cj::index_select(cj::slice(detach(targets), 1, 0, history), 2, idx));
+}
+
 MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked(const Tensor& slots,
                                                                       const std::vector<int64_t>& masked_indices) {
   const int64_t t_h = config_.history, t_tot = config_.total_steps();
-  check_slots("MaskedSlotPredictor::forward_masked", slots, config_.dim, t_tot, t_tot);
-  CJ_CHECK(static_cast<int64_t>(masked_indices.size()) <= slots.shape()[2], "MaskedSlotPredictor::forward_masked: ",
-           masked_indices.size(), " masked slots but only ", slots.shape()[2], " slots");
+  check_slot_shape("MaskedSlotPredictor::forward_masked", slots, config_.dim, t_tot, t_tot);
   MaskedOutput out;
-  const Tensor history = cj::slice(slots, 1, 0, t_h);  // (B, T_h, S, D)
-  out.predictions = run_backbone(build_tokens(history, time_pos_embed, config_.preds, masked_indices));
+  out.predictions = predict_masked(cj::slice(slots, 1, 0, t_h), masked_indices);
   const Tensor targets = detach(slots);
   out.loss_future = nn::mse_loss(cj::slice(out.predictions, 1, t_h, t_tot), cj::slice(targets, 1, t_h, t_tot));
-  if (masked_indices.empty()) {
+  out.loss_history = masked_history_loss(out.predictions, targets, t_h, masked_indices);
+  out.loss = cj::add(out.loss_history, out.loss_future);
+  return out;
+}
+
+MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked_per_sample(const Tensor& slots, const Tensor& hidden) {
+  const int64_t t_h = config_.history, t_tot = config_.total_steps();
+  const char* op = "MaskedSlotPredictor::forward_masked_per_sample";
+  check_slot_shape(op, slots, config_.dim, t_tot, t_tot);
+  const int64_t batch = slots.shape()[0], num_slots = slots.shape()[2];
+  const Shape want{batch, num_slots};
+  CJ_CHECK(hidden.defined() && hidden.dtype() == DType::b8 && hidden.shape() == want, op,
+           ": per-sample mask must be bool of shape (B, S) = (", batch, ", ", num_slots, "), got ",
+           hidden.defined() ? hidden.shape() : Shape{}, " ", hidden.defined() ? dtype_name(hidden.dtype()) : "");
+  const std::vector<int64_t> per_row = to_vector<int64_t>(cj::sum(cj::to(hidden, DType::i64), {1}));
+  for (int64_t b = 0; b < batch; ++b)
+    CJ_CHECK(per_row[static_cast<std::size_t>(b)] == per_row[0], op, ": every sample must hide the same number of ",
+             "slots; sample 0 hides ", per_row[0], ", sample ", b, " hides ", per_row[static_cast<std::size_t>(b)]);
+  const int64_t masked = per_row[0];
+
+  MaskedOutput out;
+  const Tensor history = cj::slice(slots, 1, 0, t_h);  // (B, T_h, S, D)
+  const Tensor hidden3 = cj::unsqueeze(hidden, 2);     // (B, S, 1)
+  out.predictions = run_backbone(build_tokens_hidden(history, time_pos_embed, config_.preds,
+                                                     masked == 0 ? Tensor() : hidden3));
+  const Tensor targets = detach(slots);
+  out.loss_future = nn::mse_loss(cj::slice(out.predictions, 1, t_h, t_tot), cj::slice(targets, 1, t_h, t_tot));
+  if (masked == 0) {
     out.loss_history = scalar_tensor(0.0, TensorOptions{out.loss_future.dtype()});
   } else {
-    const Tensor idx = from_vector(masked_indices, {static_cast<int64_t>(masked_indices.size())});
-    out.loss_history = nn::mse_loss(cj::index_select(cj::slice(out.predictions, 1, 0, t_h), 2, idx),
-                                    cj::index_select(cj::slice(targets, 1, 0, t_h), 2, idx));
+    // mean of the squared error over the hidden (b, s) pairs only: sum(err^2 * hidden) / (B T_h M D)
+    const Tensor err = cj::sub(cj::slice(out.predictions, 1, 0, t_h), cj::slice(targets, 1, 0, t_h));
+    const Tensor weight = cj::unsqueeze(cj::to(hidden3, out.loss_future.dtype()), 1);  // (B, 1, S, 1)
+    const double count = static_cast<double>(batch * t_h * masked * config_.dim);
+    out.loss_history = cj::div(cj::sum(cj::mul(cj::square(err), weight)), Scalar(count));
   }
   out.loss = cj::add(out.loss_history, out.loss_future);
   return out;
@@ -141,7 +187,7 @@ Tensor MaskedSlotPredictor::inference(const Tensor& history, int64_t num_preds) 
   const int64_t t_tot = config_.total_steps();
   CJ_CHECK(num_preds >= 1 && num_preds < t_tot, "MaskedSlotPredictor::inference: num_preds must lie in [1, ",
            t_tot - 1, "], got ", num_preds);
-  check_slots("MaskedSlotPredictor::inference", history, config_.dim, 1, t_tot - num_preds);
+  check_slot_shape("MaskedSlotPredictor::inference", history, config_.dim, 1, t_tot - num_preds);
   NoGradGuard no_grad;
   const int64_t steps = history.shape()[1];
   // Shorter histories align to the end of the time table, as the reference's [-T_total:] slice.

@@ -5,6 +5,10 @@
 //   transformer.layers.<i>.0.* (nn.MultiheadAttention), transformer.layers.<i>.1.{0,1,4}.*
 //   (the feed-forward Sequential: LayerNorm, Linear, GELU, Dropout, Linear, Dropout),
 //   transformer.norm.*, to_out.{weight,bias}.
+// Confirmed against galilai-group/cjepa src/cjepa_predictor.py at 1415830 (the spec's pin): mask_token
+// is (1, 1, D) there and in every earlier commit of the file (spec §5.2's (1, 1, 1, D) is a slip), so
+// a (1, 1, 1, D) tensor is refused when loading. The Push-T variant (cjepa_predictor_pusht.hpp) reuses
+// this class whole, as the reference's MaskedSlot_AP_Predictor subclasses it.
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -50,6 +54,14 @@ class NonCausalTransformer : public nn::Module {
 // every batch (spec §5.3). n: slots in the pool, m: how many to mask (0 <= m <= n).
 std::vector<int64_t> fixed_mask_indices(int64_t n, int64_t m);
 
+// Throws unless x is (B, T, S, D) floating with D = dim, T in [min_t, max_t], B, S >= 1; `op` names the caller.
+void check_slot_shape(const char* op, const Tensor& x, int64_t dim, int64_t min_t, int64_t max_t);
+
+// L_hist of spec §5.4: MSE over the masked tokens at every history step, t = 0 included (a 0 scalar
+// without masked tokens). predictions, targets: (B, >= T_h, N, D); targets are detached here.
+Tensor masked_history_loss(const Tensor& predictions, const Tensor& targets, int64_t history,
+                           const std::vector<int64_t>& masked_indices);
+
 class MaskedSlotPredictor : public nn::Module {
  public:
   explicit MaskedSlotPredictor(const CjepaPredictorConfig& config, Generator& gen = default_generator());
@@ -63,6 +75,14 @@ class MaskedSlotPredictor : public nn::Module {
   // slots: (B, T_h + T_p, S, D), the encoder's slots of history and future (targets are detached).
   // masked_indices: distinct slot indices in [0, S) hidden after t = 0.
   MaskedOutput forward_masked(const Tensor& slots, const std::vector<int64_t>& masked_indices);
+  // The same with a mask per sample (the paper's "random subset", drawn per sample per batch).
+  // hidden: (B, S) bool, true for the slots hidden after t = 0; every row hides the same number M of
+  // slots, so loss_history is the mean over B * T_h * M * D elements, as with shared indices.
+  MaskedOutput forward_masked_per_sample(const Tensor& slots, const Tensor& hidden);
+
+  // The reference's forward(): the masked token grid through the backbone, no loss.
+  // history: (B, T_h, S, D) -> predictions (B, T_h + T_p, S, D) of every token.
+  Tensor predict_masked(const Tensor& history, const std::vector<int64_t>& masked_indices);
 
   // history: (B, T, S, D) with 1 <= T <= T_h, fully visible -> (B, num_preds, S, D). Uses the last
   // T + num_preds rows of time_pos_embed (T + num_preds <= T_h + T_p).
@@ -82,6 +102,8 @@ class MaskedSlotPredictor : public nn::Module {
  private:
   // tokens: (B, T, S, D) -> transformer, to_out -> (B, T, S, D)
   Tensor run_backbone(const Tensor& tokens);
+  // hidden: (B or 1, S, 1) bool, or undefined when nothing is masked -> tokens (B, T + P, S, D)
+  Tensor build_tokens_hidden(const Tensor& history, const Tensor& time_pe, int64_t num_preds, const Tensor& hidden);
   CjepaPredictorConfig config_;
 };
 

@@ -36,7 +36,9 @@ T pixel_scale(int64_t in, int64_t out, bool align_corners, std::optional<double>
 template <typename T>
 T source_coordinate(T scale, int64_t i, bool align_corners, bool cubic) {
   if (align_corners) return scale * T(i);
-  const T src = scale * (T(i) + T(0.5)) - T(0.5);
+  // PyTorch's x86 wheels (and nvcc) contract this multiply-add into one FMA; without it bicubic
+  // downsampling lands up to 2.4e-6 away from torch's f32 result (tests/data image fixtures).
+  const T src = std::fma(scale, T(i) + T(0.5), T(-0.5));
   return (!cubic && src < T(0)) ? T(0) : src;
 }
 

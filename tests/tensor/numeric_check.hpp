@@ -51,6 +51,15 @@ inline double max_rel_error(const Tensor& got, const Tensor& want) {
   return scale == 0 ? diff : diff / scale;
 }
 
+// max |a - b| (infinite when the element counts differ).
+inline double max_abs_error(const Tensor& got, const Tensor& want) {
+  std::vector<double> a = to_vector<double>(got), b = to_vector<double>(want);
+  if (a.size() != b.size()) return INFINITY;
+  double diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff = std::max(diff, std::abs(a[i] - b[i]));
+  return diff;
+}
+
 }  // namespace cj::test
 
 namespace cj::test {
