@@ -72,7 +72,7 @@ TEST(CjepaPredictor, ParityWithPyTorch) {
 // stay within bf16 precision of the fp32 reference: two bf16 ulps (2^-6) of each tensor's scale, for
 // 8 significant bits compounded over the blocks (observed: loss 1e-4, gradients at most 7.3e-3).
 TEST(CjepaPredictor, Bf16AutocastKeepsFp32LossesAndGradients) {
-  PredictorFixture f = load_predictor_fixture();
+  PredictorFixture f = load_clevrer_fixture();
   auto model_ptr = load_fixture_model(f);
   MaskedSlotPredictor& model = *model_ptr;
   const std::vector<int64_t> masked = to_indices(f.at("input.masked_indices"));
