@@ -7,7 +7,7 @@
 //
 //   AutocastGuard amp(DType::bf16);       // thread-local; restores the previous state; nests
 //   Tensor loss = nn::mse_loss(model(x), target);   // linear in bf16, layer_norm and loss in fp32
-//   // leave the scope before backward/step, as with torch.autocast
+//   // (backward and optimizer steps are unaffected either way: backward formulas use raw kernels)
 //   cj::backward(loss);                   // parameter .grad is fp32
 //
 // ---- The precision policy (PyTorch's CUDA autocast lists, aten/src/ATen/autocast_mode.cpp) -------
@@ -44,7 +44,10 @@
 // f32, runs the f32 GEMM (Eigen), adds the bias in f32 and rounds the result once (tensor/ops/
 // linalg.cpp); CUDA runs cuBLASLt with bf16/f16 operands, CUBLAS_COMPUTE_32F and an f32 bias
 // epilogue (cuda/gemm.cpp). Attention likewise keeps its scores, softmax statistics and output
-// accumulation in f32 and rounds its output once.
+// accumulation in f32 and rounds its output once (as torch's CPU math backend; torch's flash kernels
+// round differently by up to a bf16 ulp); its backward, like FlashAttention's, takes
+// rowsum(dO * O) from the bf16 output O, which moves gradients upstream of attention by up to one
+// bf16 ulp from torch's math backend (tests/nn/test_autocast_nn.cpp measures both).
 //
 // Not done (yet): torch's cast cache for weights (each op casts its fp32 weight afresh, a cost of
 // O(weight) beside the O(batch * weight) GEMM).

@@ -11,6 +11,7 @@ namespace {
 constexpr const char* kFormat = "cjepa-checkpoint";
 constexpr const char* kModelPrefix = "model.";
 constexpr const char* kOptimPrefix = "optim.";
+constexpr const char* kScalerPrefix = "scaler.";
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
@@ -38,13 +39,15 @@ CheckpointInfo parse_info(const std::string& path, const io::Metadata& metadata)
 }  // namespace
 
 void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer, int64_t step,
-                     const Generator& rng, const std::string& config) {
+                     const Generator& rng, const std::string& config, const GradScaler* scaler) {
   CJ_CHECK(step >= 0, "save_checkpoint: step must be >= 0, got ", step);
   CJ_CHECK(nlohmann::json::accept(config), "save_checkpoint: config is not valid JSON: ", config.substr(0, 200));
   io::TensorMap tensors;
   for (const auto& [name, t] : model.state_dict()) tensors[kModelPrefix + name] = t;
   if (optimizer)
     for (const auto& [key, t] : optimizer->state_dict()) tensors[kOptimPrefix + key] = t;
+  if (scaler)
+    for (const auto& [key, t] : scaler->state_dict()) tensors[kScalerPrefix + key] = t;
   nlohmann::json meta = {{"format", kFormat}, {"version", 1},          {"step", step},
                          {"rng_seed", rng.seed()}, {"rng_offset", rng.offset()}, {"has_optimizer", optimizer != nullptr}};
   io::write_safetensors(path, tensors, {{"checkpoint", meta.dump()}, {"config", config}});
@@ -55,20 +58,26 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   return parse_info(path, file.metadata);
 }
 
-CheckpointInfo load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer, Generator* rng) {
+CheckpointInfo load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer, Generator* rng,
+                               GradScaler* scaler) {
   auto file = io::read_safetensors(path);
   CheckpointInfo info = parse_info(path, file.metadata);
-  StateDict weights, optim_state;
+  StateDict weights, optim_state, scaler_state;
   for (auto& [key, t] : file.tensors) {
     if (starts_with(key, kModelPrefix)) weights[key.substr(std::string(kModelPrefix).size())] = t;
     else if (starts_with(key, kOptimPrefix)) optim_state[key.substr(std::string(kOptimPrefix).size())] = t;
-    else fail(path, ": unexpected tensor '", key, "' in checkpoint (expected model.* or optim.*)");
+    else if (starts_with(key, kScalerPrefix)) scaler_state[key.substr(std::string(kScalerPrefix).size())] = t;
+    else fail(path, ": unexpected tensor '", key, "' in checkpoint (expected model.*, optim.* or scaler.*)");
   }
   try {
     model.load_state_dict(weights, /*strict=*/true);
     if (optimizer) {
       CJ_CHECK(!optim_state.empty(), "the checkpoint holds no optimizer state");
       optimizer->load_state_dict(optim_state);
+    }
+    if (scaler) {
+      CJ_CHECK(!scaler_state.empty(), "the checkpoint holds no GradScaler state");
+      scaler->load_state_dict(scaler_state);
     }
   } catch (const Error& e) {
     fail(path, ": ", e.what());

@@ -2,6 +2,7 @@
 // Training checkpoints of our own: one safetensors file holding
 //   model.<name>    every parameter and persistent buffer, by the model's dotted names
 //   optim.<key>     the optimizer's state dict (moments, step counters, group lrs)
+//   scaler.<key>    the fp16 GradScaler's state (scale, growth tracker, factors), when one is given
 // and in its metadata "checkpoint" = {"format": "cjepa-checkpoint", "version": 1, "step": S,
 // "rng_seed": ..., "rng_offset": ...} plus "config" = the run's configuration, a JSON string kept
 // verbatim. The file is written to a temporary name, synced and renamed (io::write_safetensors), so
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <string>
 
+#include "nn/grad_scaler.hpp"
 #include "nn/module.hpp"
 #include "nn/optim/optimizer.hpp"
 #include "tensor/random.hpp"
@@ -25,16 +27,17 @@ struct CheckpointInfo {
   std::string config;  // as saved
 };
 
-// optimizer may be null (weights only). config must be valid JSON (checked).
+// optimizer may be null (weights only), and so may scaler. config must be valid JSON (checked).
 void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer, int64_t step,
-                     const Generator& rng, const std::string& config = "{}");
+                     const Generator& rng, const std::string& config = "{}", const GradScaler* scaler = nullptr);
 
 // Reads only the metadata, e.g. to build the model from the saved config before loading.
 CheckpointInfo read_checkpoint_info(const std::string& path);
 
 // Loads the weights strictly (every problem listed at once), the optimizer state when optimizer is
-// non-null (the file must then hold one) and the generator state when rng is non-null.
+// non-null (the file must then hold one), the generator state when rng is non-null and the
+// GradScaler state when scaler is non-null (the file must then hold one).
 CheckpointInfo load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer = nullptr,
-                               Generator* rng = nullptr);
+                               Generator* rng = nullptr, GradScaler* scaler = nullptr);
 
 }  // namespace cj::nn
