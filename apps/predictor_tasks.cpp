@@ -100,8 +100,6 @@ class ClevrerTask : public PredictorTask {
 class PushTTask : public PredictorTask {
  public:
   PushTTask(const TrainerConfig& config, Generator& gen, std::ostream& log, bool need_train) : config_(config) {
-    CJ_CHECK(config.mask == "fixed", "train-predictor: the Push-T variant masks the reference's fixed slots only ",
-             "(cjepa.mask=fixed); per-sample random masks are implemented for CLEVRER");
     CJ_CHECK(config.proprio_embed_dim == config.slot_dim && config.action_embed_dim == config.slot_dim,
              "config: the Push-T AP node variant embeds proprio and action as tokens of the slot width, so ",
              "dinowm.proprio_embed_dim and dinowm.action_embed_dim must equal videosaur.SLOT_DIM (", config.slot_dim,
@@ -138,9 +136,13 @@ class PushTTask : public PredictorTask {
   int64_t windows(bool train) const override { return train ? train_->size() : val_->size(); }
   const char* variant() const override { return "pusht"; }
 
-  TaskLosses masked_forward(bool train, const std::vector<int64_t>& windows, Generator&) override {
+  TaskLosses masked_forward(bool train, const std::vector<int64_t>& windows, Generator& mask_gen) override {
     const data::PushTBatch b = (train ? train_ : val_)->gather(windows);
-    const auto out = model_->forward_masked(b.slots, b.proprio, b.action, fixed_mask_);
+    const auto out = config_.mask == "random"
+                         ? model_->forward_masked_per_sample(
+                               b.slots, b.proprio, b.action,
+                               random_masks(b.slots.size(0), config_.num_slots, config_.num_masked_slots, mask_gen))
+                         : model_->forward_masked(b.slots, b.proprio, b.action, fixed_mask_);
     return {out.loss, out.loss_future, out.loss_history, out.loss_proprio};
   }
 

@@ -147,37 +147,51 @@ MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked(const Tens
   return out;
 }
 
-MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked_per_sample(const Tensor& slots, const Tensor& hidden) {
-  const int64_t t_h = config_.history, t_tot = config_.total_steps();
-  const char* op = "MaskedSlotPredictor::forward_masked_per_sample";
-  check_slot_shape(op, slots, config_.dim, t_tot, t_tot);
-  const int64_t batch = slots.shape()[0], num_slots = slots.shape()[2];
-  const Shape want{batch, num_slots};
-  CJ_CHECK(hidden.defined() && hidden.dtype() == DType::b8 && hidden.shape() == want, op,
-           ": per-sample mask must be bool of shape (B, S) = (", batch, ", ", num_slots, "), got ",
+namespace {
+
+// Checks a per-sample mask against (batch, slots) and returns its count of hidden slots per row.
+int64_t hidden_per_row(const char* op, const Tensor& hidden, int64_t batch, int64_t slots) {
+  CJ_CHECK(hidden.defined() && hidden.dtype() == DType::b8 && hidden.shape() == Shape({batch, slots}), op,
+           ": per-sample mask must be bool of shape (B, S) = (", batch, ", ", slots, "), got ",
            hidden.defined() ? hidden.shape() : Shape{}, " ", hidden.defined() ? dtype_name(hidden.dtype()) : "");
   const std::vector<int64_t> per_row = to_vector<int64_t>(cj::sum(cj::to(hidden, DType::i64), {1}));
   for (int64_t b = 0; b < batch; ++b)
     CJ_CHECK(per_row[static_cast<std::size_t>(b)] == per_row[0], op, ": every sample must hide the same number of ",
              "slots; sample 0 hides ", per_row[0], ", sample ", b, " hides ", per_row[static_cast<std::size_t>(b)]);
-  const int64_t masked = per_row[0];
+  return per_row[0];
+}
 
+}  // namespace
+
+// history: (B, T_h, S, D), hidden: (B, S) bool -> (B, T_h + T_p, S, D)
+Tensor MaskedSlotPredictor::predict_hidden(const Tensor& history, const Tensor& hidden) {
+  const char* op = "MaskedSlotPredictor::predict_hidden";
+  check_slot_shape(op, history, config_.dim, config_.history, config_.history);
+  const int64_t masked = hidden_per_row(op, hidden, history.shape()[0], history.shape()[2]);
+  return run_backbone(build_tokens_hidden(history, time_pos_embed, config_.preds,
+                                          masked == 0 ? Tensor() : cj::unsqueeze(hidden, 2)));
+}
+
+Tensor hidden_history_loss(const char* op, const Tensor& predictions, const Tensor& targets, int64_t history,
+                           const Tensor& hidden) {
+  const int64_t batch = predictions.shape()[0], slots = predictions.shape()[2], dim = predictions.shape()[3];
+  const int64_t masked = hidden_per_row(op, hidden, batch, slots);
+  if (masked == 0) return scalar_tensor(0.0, TensorOptions{predictions.dtype()});
+  // sum(err^2 * hidden) / (B T_h M D): the mean over the hidden (b, s) pairs only
+  const Tensor err = cj::sub(cj::slice(predictions, 1, 0, history), cj::slice(detach(targets), 1, 0, history));
+  const Tensor weight = cj::unsqueeze(cj::unsqueeze(cj::to(hidden, predictions.dtype()), 1), 3);  // (B, 1, S, 1)
+  return cj::div(cj::sum(cj::mul(cj::square(err), weight)), Scalar(static_cast<double>(batch * history * masked * dim)));
+}
+
+MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked_per_sample(const Tensor& slots, const Tensor& hidden) {
+  const int64_t t_h = config_.history, t_tot = config_.total_steps();
+  const char* op = "MaskedSlotPredictor::forward_masked_per_sample";
+  check_slot_shape(op, slots, config_.dim, t_tot, t_tot);
   MaskedOutput out;
-  const Tensor history = cj::slice(slots, 1, 0, t_h);  // (B, T_h, S, D)
-  const Tensor hidden3 = cj::unsqueeze(hidden, 2);     // (B, S, 1)
-  out.predictions = run_backbone(build_tokens_hidden(history, time_pos_embed, config_.preds,
-                                                     masked == 0 ? Tensor() : hidden3));
+  out.predictions = predict_hidden(cj::slice(slots, 1, 0, t_h), hidden);
   const Tensor targets = detach(slots);
   out.loss_future = nn::mse_loss(cj::slice(out.predictions, 1, t_h, t_tot), cj::slice(targets, 1, t_h, t_tot));
-  if (masked == 0) {
-    out.loss_history = scalar_tensor(0.0, TensorOptions{out.loss_future.dtype()});
-  } else {
-    // mean of the squared error over the hidden (b, s) pairs only: sum(err^2 * hidden) / (B T_h M D)
-    const Tensor err = cj::sub(cj::slice(out.predictions, 1, 0, t_h), cj::slice(targets, 1, 0, t_h));
-    const Tensor weight = cj::unsqueeze(cj::to(hidden3, out.loss_future.dtype()), 1);  // (B, 1, S, 1)
-    const double count = static_cast<double>(batch * t_h * masked * config_.dim);
-    out.loss_history = cj::div(cj::sum(cj::mul(cj::square(err), weight)), Scalar(count));
-  }
+  out.loss_history = hidden_history_loss(op, out.predictions, targets, t_h, hidden);
   out.loss = cj::add(out.loss_history, out.loss_future);
   return out;
 }

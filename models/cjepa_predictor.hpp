@@ -61,6 +61,10 @@ void check_slot_shape(const char* op, const Tensor& x, int64_t dim, int64_t min_
 // without masked tokens). predictions, targets: (B, >= T_h, N, D); targets are detached here.
 Tensor masked_history_loss(const Tensor& predictions, const Tensor& targets, int64_t history,
                            const std::vector<int64_t>& masked_indices);
+// The same with a mask per sample. hidden: (B, N) bool with the same count M of true entries in every
+// row (checked, `op` names the caller); the mean runs over B * T_h * M * D elements.
+Tensor hidden_history_loss(const char* op, const Tensor& predictions, const Tensor& targets, int64_t history,
+                           const Tensor& hidden);
 
 class MaskedSlotPredictor : public nn::Module {
  public:
@@ -83,6 +87,8 @@ class MaskedSlotPredictor : public nn::Module {
   // The reference's forward(): the masked token grid through the backbone, no loss.
   // history: (B, T_h, S, D) -> predictions (B, T_h + T_p, S, D) of every token.
   Tensor predict_masked(const Tensor& history, const std::vector<int64_t>& masked_indices);
+  // The same with a mask per sample. hidden: (B, S) bool, true for tokens hidden after t = 0.
+  Tensor predict_hidden(const Tensor& history, const Tensor& hidden);
 
   // history: (B, T, S, D) with 1 <= T <= T_h, fully visible -> (B, num_preds, S, D). Uses the last
   // T + num_preds rows of time_pos_embed (T + num_preds <= T_h + T_p).

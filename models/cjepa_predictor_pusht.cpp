@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <string>
+#include <tuple>
 
 #include "autograd/ops.hpp"
 #include "tensor/error.hpp"
@@ -87,6 +88,32 @@ PushTWorldModel::MaskedOutput PushTWorldModel::forward_masked(const Tensor& slot
                                                               const Tensor& actions,
                                                               const std::vector<int64_t>& masked_indices) {
   const char* op = "PushTWorldModel::forward_masked";
+  for (int64_t i : masked_indices)
+    CJ_CHECK(i >= 0 && i < config_.object_slots, op, ": masked index ", i, " is not an object slot (0..",
+             config_.object_slots - 1, "); the proprio and action tokens are never masked");
+  return forward_with(op, slots, proprio, actions, [&](const Tensor& history) {
+    const Tensor predictions = predictor->predict_masked(history, masked_indices);
+    return std::make_pair(predictions, masked_history_loss(predictions, history, config_.predictor.history, masked_indices));
+  });
+}
+
+PushTWorldModel::MaskedOutput PushTWorldModel::forward_masked_per_sample(const Tensor& slots, const Tensor& proprio,
+                                                                         const Tensor& actions, const Tensor& hidden) {
+  const char* op = "PushTWorldModel::forward_masked_per_sample";
+  CJ_CHECK(hidden.defined() && hidden.dim() == 2 && hidden.shape()[1] == config_.object_slots, op,
+           ": per-sample mask must be (B, ", config_.object_slots, ") over the object slots, got ",
+           hidden.defined() ? hidden.shape() : Shape{});
+  // the proprio and action tokens: two never-hidden columns
+  const Tensor all_tokens = cj::cat({hidden, zeros({hidden.shape()[0], 2}, TensorOptions{DType::b8})}, 1);
+  return forward_with(op, slots, proprio, actions, [&](const Tensor& history) {
+    const Tensor predictions = predictor->predict_hidden(history, all_tokens);
+    return std::make_pair(predictions,
+                          hidden_history_loss(op, predictions, history, config_.predictor.history, all_tokens));
+  });
+}
+
+PushTWorldModel::MaskedOutput PushTWorldModel::forward_with(const char* op, const Tensor& slots, const Tensor& proprio,
+                                                            const Tensor& actions, const MaskedHistory& predict) {
   const int64_t t_h = config_.predictor.history, t_tot = config_.predictor.total_steps(), s = config_.object_slots;
   check_slot_shape(op, slots, config_.predictor.dim, t_tot, t_tot);
   CJ_CHECK(slots.shape()[2] == s, op, ": slots have ", slots.shape()[2], " objects (shape ", slots.shape(),
@@ -94,9 +121,6 @@ PushTWorldModel::MaskedOutput PushTWorldModel::forward_masked(const Tensor& slot
   const int64_t b = slots.shape()[0];
   check_series(op, "proprio", proprio, b, config_.proprio_dim, t_tot, t_tot);
   check_series(op, "actions", actions, b, config_.action_dim, t_h, t_tot);
-  for (int64_t i : masked_indices)
-    CJ_CHECK(i >= 0 && i < s, op, ": masked index ", i, " is not an object slot (0..", s - 1,
-             "); the proprio and action tokens are never masked");
 
   // The proprio embedding of every step: history rows are input tokens, future rows the L_proprio target.
   const Tensor proprio_embed = proprio_encoder->forward(nan_to_zero_f32(proprio));  // (B, T_h + T_p, D)
@@ -106,9 +130,8 @@ PushTWorldModel::MaskedOutput PushTWorldModel::forward_masked(const Tensor& slot
                                  2);  // (B, T_h, S + 2, D)
 
   MaskedOutput out;
-  out.predictions = predictor->predict_masked(history, masked_indices);  // (B, T_h + T_p, S + 2, D)
+  std::tie(out.predictions, out.loss_history) = predict(history);  // (B, T_h + T_p, S + 2, D), []
   const Tensor future = cj::slice(out.predictions, 1, t_h, t_tot);
-  out.loss_history = masked_history_loss(out.predictions, history, t_h, masked_indices);
   out.loss_future = nn::mse_loss(cj::slice(future, 2, 0, s), detach(cj::slice(slots, 1, t_h, t_tot)));
   out.loss_proprio = nn::mse_loss(cj::slice(future, 2, s, s + 1),
                                   cj::unsqueeze(detach(cj::slice(proprio_embed, 1, t_h, t_tot)), 2));

@@ -14,7 +14,9 @@
 // Released checkpoints (torch.save of the stable-pretraining Module) hold them under "model.":
 // load them with models/predictor_checkpoint.hpp.
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "models/cjepa_predictor.hpp"
@@ -69,6 +71,10 @@ class PushTWorldModel : public nn::Module {
   // fixed_mask_indices(S, M) ({1} for M = 1, {1, 3} for M = 2); proprio/action tokens are never masked.
   MaskedOutput forward_masked(const Tensor& slots, const Tensor& proprio, const Tensor& actions,
                               const std::vector<int64_t>& masked_indices);
+  // The same with a mask per sample (--mask random). hidden: (B, S) bool over the object slots, the
+  // same count in every row; the proprio and action tokens are never hidden.
+  MaskedOutput forward_masked_per_sample(const Tensor& slots, const Tensor& proprio, const Tensor& actions,
+                                         const Tensor& hidden);
 
   // The token grid of §5.7. slots: (B, T, S, D), proprio: (B, T, P), actions: (B, T, A)
   // -> (B, T, S + 2, D). Differentiable in the encoders.
@@ -94,6 +100,10 @@ class PushTWorldModel : public nn::Module {
   std::shared_ptr<Embedder> action_encoder, proprio_encoder;
 
  private:
+  // history tokens (B, T_h, S + 2, D) -> {predictions (B, T_h + T_p, S + 2, D), L_hist}
+  using MaskedHistory = std::function<std::pair<Tensor, Tensor>(const Tensor& history)>;
+  MaskedOutput forward_with(const char* op, const Tensor& slots, const Tensor& proprio, const Tensor& actions,
+                            const MaskedHistory& predict);
   PushTPredictorConfig config_;
 };
 

@@ -7,6 +7,7 @@
 
 #include "autograd/ops.hpp"
 #include "models/cjepa_predictor.hpp"
+#include "models/cjepa_predictor_pusht.hpp"
 #include "tensor/error.hpp"
 #include "tensor/ops.hpp"
 
@@ -83,6 +84,27 @@ TEST(CjepaSampleMasks, GradientsFlowAndBadMasksAreErrors) {
   }
   EXPECT_THROW(model.forward_masked_per_sample(slots, row_mask({{0}}, 4)), Error);              // wrong batch
   EXPECT_THROW(model.forward_masked_per_sample(slots, ops::to(row_mask({{0}, {1}}, 4), DType::f32)), Error);  // not bool
+}
+
+TEST(CjepaSampleMasks, PushTEachSampleMatchesTheSharedIndexPath) {
+  models::PushTPredictorConfig c;
+  c.predictor = small_config();  // T_h 3, T_p 2, D 16
+  Generator gen(8);
+  models::PushTWorldModel model(c, gen);
+  model.eval();
+  const Tensor slots = randn({2, 5, 4, 16}, {}, &gen), proprio = randn({2, 5, 4}, {}, &gen),
+               actions = randn({2, 3, 10}, {}, &gen);
+  const auto batch = model.forward_masked_per_sample(slots, proprio, actions, row_mask({{1}, {3}}, 4));
+  auto sample = [&](int64_t b) { return [=](const Tensor& x) { return ops::narrow(x, 0, b, 1); }; };
+  const auto first = model.forward_masked(sample(0)(slots), sample(0)(proprio), sample(0)(actions), {1});
+  const auto second = model.forward_masked(sample(1)(slots), sample(1)(proprio), sample(1)(actions), {3});
+  EXPECT_LT(max_abs_diff(ops::narrow(batch.predictions, 0, 0, 1), first.predictions), 1e-6);
+  EXPECT_LT(max_abs_diff(ops::narrow(batch.predictions, 0, 1, 1), second.predictions), 1e-6);
+  EXPECT_NEAR(batch.loss_history.item(), (first.loss_history.item() + second.loss_history.item()) / 2, 1e-6);
+  EXPECT_NEAR(batch.loss_proprio.item(), (first.loss_proprio.item() + second.loss_proprio.item()) / 2, 1e-6);
+  EXPECT_GT(batch.loss_history.item(), 0.0);
+  // the mask covers the object slots only: a (B, S + 2) mask naming the proprio/action tokens is refused
+  EXPECT_THROW(model.forward_masked_per_sample(slots, proprio, actions, row_mask({{4}, {5}}, 6)), Error);
 }
 
 }  // namespace
