@@ -136,6 +136,27 @@ void expect_same_checkpoint(const fs::path& a, const fs::path& b) {
   }
 }
 
+// Runs `config` again in a fresh directory as split_at steps, then --resume to config.max_steps,
+// and expects what the straight run left in config.out_dir: the same last loss, bit-identical
+// checkpoint and the same metrics lines. Returns the resumed run's result.
+TrainResult expect_split_run_matches(const TrainerConfig& config, const TrainResult& straight, int64_t split_at,
+                                     const std::string& name) {
+  std::ostringstream log;
+  TrainerConfig half = config;
+  half.out_dir = fresh_dir(name).string();
+  half.max_steps = split_at;
+  train_predictor(half, log);
+  half.max_steps = config.max_steps;
+  TrainOptions resume;
+  resume.resume = true;
+  const TrainResult second = train_predictor(half, log, resume);
+  EXPECT_EQ(second.start_step, split_at);
+  EXPECT_EQ(second.last_loss, straight.last_loss);
+  expect_same_checkpoint(config.out_dir, half.out_dir);
+  EXPECT_EQ(metrics_of(half.out_dir), metrics_of(config.out_dir));
+  return second;
+}
+
 TEST(PredictorTrainer, ResumeIsBitIdentical) {
   // 10 steps straight vs 5 + resume + 5, with random masks and dropout drawing from the saved
   // generator, across the epoch boundary at step 7 (validation and a new data order there).
@@ -147,19 +168,7 @@ TEST(PredictorTrainer, ResumeIsBitIdentical) {
   EXPECT_EQ(straight.steps_per_epoch, 7);
   EXPECT_EQ(straight.end_step, 10);
   ASSERT_EQ(straight.validations.size(), 1u);
-
-  TrainerConfig half = c;
-  half.out_dir = fresh_dir("halves").string();
-  half.max_steps = 5;
-  train_predictor(half, log);
-  half.max_steps = 10;
-  TrainOptions resume;
-  resume.resume = true;
-  const TrainResult second = train_predictor(half, log, resume);
-  EXPECT_EQ(second.start_step, 5);
-  EXPECT_EQ(second.last_loss, straight.last_loss);
-  expect_same_checkpoint(c.out_dir, half.out_dir);
-  EXPECT_EQ(metrics_of(c.out_dir), metrics_of(half.out_dir));
+  expect_split_run_matches(c, straight, 5, "halves");
   EXPECT_EQ(metrics_of(c.out_dir).size(), 11u);  // 10 steps + 1 validation
 }
 
@@ -270,16 +279,8 @@ TEST(PredictorTrainer, PushTVariantTrainsWithCosineAndResumesBitIdentically) {
   EXPECT_TRUE(weights.tensors.count("proprio_encoder.patch_embed.weight"));
   EXPECT_TRUE(weights.tensors.count("predictor.time_pos_embed"));
 
-  TrainerConfig half = c;
-  half.out_dir = fresh_dir("pusht_halves").string();
-  half.max_steps = 6;
-  train_predictor(half, log);
-  half.max_steps = 0;
-  TrainOptions resume;
-  resume.resume = true;
-  EXPECT_EQ(train_predictor(half, log, resume).last_loss, r.last_loss);
-  expect_same_checkpoint(c.out_dir, half.out_dir);
-  EXPECT_EQ(metrics_of(half.out_dir), lines);
+  c.max_steps = 12;  // the whole run, as above
+  expect_split_run_matches(c, r, 6, "pusht_halves");
 }
 
 TEST(PredictorTrainer, PushTRandomMasksResumeBitIdentically) {
@@ -290,16 +291,7 @@ TEST(PredictorTrainer, PushTRandomMasksResumeBitIdentically) {
   std::ostringstream log;
   const TrainResult straight = train_predictor(c, log);
   EXPECT_GT(straight.validations.back().masked_slot_mse, 0.0);
-  TrainerConfig half = c;
-  half.out_dir = fresh_dir("pusht_random_halves").string();
-  half.max_steps = 3;
-  train_predictor(half, log);
-  half.max_steps = 6;
-  TrainOptions resume;
-  resume.resume = true;
-  EXPECT_EQ(train_predictor(half, log, resume).last_loss, straight.last_loss);
-  expect_same_checkpoint(c.out_dir, half.out_dir);
-  EXPECT_EQ(metrics_of(half.out_dir), metrics_of(c.out_dir));
+  expect_split_run_matches(c, straight, 3, "pusht_random_halves");
 }
 
 TEST(PredictorTrainer, TrainingLowersTheValidationLoss) {
