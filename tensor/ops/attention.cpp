@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "tensor/backend.hpp"
-#include "tensor/cpu/fast_exp.hpp"
 #include "tensor/cpu/float_compute.hpp"
 #include "tensor/cpu/gemm.hpp"
 #include "tensor/cpu/parallel.hpp"
+#include "tensor/cpu/softmax_row.hpp"
 #include "tensor/ops/creation.hpp"
 #include "tensor/ops/nn_kernels.hpp"
 
@@ -121,10 +121,6 @@ void masked_scores(const T* q, const T* k, const AttentionShape& s, const std::o
   }
 }
 
-// exp for the softmax: the vectorisable float version, libm's for double.
-inline float softmax_exp(float x) { return cpu::exp_fast(x); }
-inline double softmax_exp(double x) { return std::exp(x); }
-
 Shape with_last_two(const Shape& batch, int64_t a, int64_t b) {
   Shape s = batch;
   s.insert(s.end(), {a, b});
@@ -161,22 +157,13 @@ AttentionOut scaled_dot_product_attention(const Tensor& q, const Tensor& k, cons
         masked_scores(qp, kp, s, mask, b, i0, rows, scores.data());
         for (int64_t r = 0; r < rows; ++r) {  // softmax per row, in place
           T* row = scores.data() + r * s.Lk;
-          const T mx = s.Lk == 0 ? -std::numeric_limits<T>::infinity() : *std::max_element(row, row + s.Lk);
           T& row_lse = lp[b * s.Lq + i0 + r];
-          if (mx == -std::numeric_limits<T>::infinity()) {  // every key masked: zeros, as torch
-            std::fill(row, row + s.Lk, T(0));
-            row_lse = mx;
+          if (mask && cpu::row_max(row, s.Lk) == -std::numeric_limits<T>::infinity()) {
+            std::fill(row, row + s.Lk, T(0));  // every key masked: zeros, as torch
+            row_lse = -std::numeric_limits<T>::infinity();
             continue;
           }
-          T sum = 0;
-#pragma omp simd reduction(+ : sum)
-          for (int64_t j = 0; j < s.Lk; ++j) {
-            row[j] = softmax_exp(row[j] - mx);
-            sum += row[j];
-          }
-          const T inv = T(1) / sum;
-          for (int64_t j = 0; j < s.Lk; ++j) row[j] *= inv;
-          row_lse = mx + std::log(sum);
+          row_lse = cpu::softmax_row_inplace(row, s.Lk);
         }
         cpu::gemm(false, false, rows, s.Ev, s.Lk, T(1), scores.data(), s.Lk, vp + b * s.Lk * s.Ev, s.Ev, T(0),
                   op_ + (b * s.Lq + i0) * s.Ev, s.Ev);
@@ -225,7 +212,7 @@ AttentionGrads scaled_dot_product_attention_backward(const Tensor& gout, const T
             T* row = p.data() + r * s.Lk;
             if (l == -std::numeric_limits<T>::infinity()) std::fill(row, row + s.Lk, T(0));  // fully masked row
             else
-              for (int64_t j = 0; j < s.Lk; ++j) row[j] = softmax_exp(row[j] - l);
+              cpu::exp_shifted(row, s.Lk, l);
           }
           cpu::gemm(true, false, s.Lk, s.Ev, rows, T(1), p.data(), s.Lk, go, s.Ev, T(1), gvp + b * s.Lk * s.Ev, s.Ev);
           cpu::gemm(false, true, rows, s.Lk, s.Ev, T(1), go, s.Ev, vp + b * s.Lk * s.Ev, s.Ev, T(0), dp.data(), s.Lk);
