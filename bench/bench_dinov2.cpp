@@ -11,12 +11,7 @@
 #include "bench/bench_util.hpp"
 #include "bench/model_bench.hpp"
 
-#if defined(__has_include)
-#if __has_include("models/dinov2.hpp")
 #include "models/dinov2.hpp"
-#define CJ_BENCH_HAS_DINOV2 1
-#endif
-#endif
 
 using namespace cj;
 
@@ -24,10 +19,7 @@ int main(int argc, char** argv) try {
   bench::ModelBenchArgs args = bench::parse_model_bench_args(argc, argv);
   if (args.batch == 0) args.batch = 8;
   const int64_t size = args.extra.count("size") ? std::stoll(args.extra.at("size")) : 196;
-  std::string why = bench::unsupported_reason(args);
-#ifndef CJ_BENCH_HAS_DINOV2
-  if (why.empty()) why = "models/dinov2.hpp is not in this build (branch dinov2 not merged yet)";
-#endif
+  const std::string why = bench::unsupported_reason(args);
   std::vector<std::pair<std::string, std::string>> row = {
       {"bench", bench::quoted("dinov2_s14_forward_" + std::to_string(size))}, {"impl", bench::quoted("cjepa")},
       {"device", bench::quoted(args.device)},  {"dtype", bench::quoted(args.dtype)},
@@ -39,7 +31,6 @@ int main(int argc, char** argv) try {
     bench::emit_result(args, row);
     return 2;
   }
-#ifdef CJ_BENCH_HAS_DINOV2
   models::Dinov2Config config;  // ViT-S/14: dim 384, depth 12, 6 heads, MLP 1536, 37x37 position table
   models::Dinov2 model(config);
   model.eval();
@@ -51,7 +42,6 @@ int main(int argc, char** argv) try {
                          {"ms_per_batch", bench::number(t.median_s * 1e3)},
                          {"min_ms_per_batch", bench::number(t.min_s * 1e3)}});
   bench::emit_result(args, row);
-#endif
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "bench_dinov2: %s\n", e.what());

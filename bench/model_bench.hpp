@@ -17,11 +17,8 @@
 #include "tensor/cpu/gemm.hpp"
 #include "tensor/error.hpp"
 
-#if defined(__has_include)
-#if __has_include("autograd/autocast.hpp")
+#ifdef CJ_BENCH_HAS_AUTOCAST  // set by bench/CMakeLists.txt when autograd/autocast.hpp exists
 #include "autograd/autocast.hpp"
-#define CJ_BENCH_HAS_AUTOCAST 1
-#endif
 #endif
 
 namespace cj::bench {

@@ -68,8 +68,9 @@ TEST(Attention, MatchesPyTorchFixturesForEveryMaskKind) {
 }
 
 TEST(Attention, NoncontiguousInputsAndLongSequencesMatchNaiveReference) {
-  // Lq = 150 spans three query tiles; the bool mask broadcasts over the batch.
-  const int64_t B = 2, Lq = 150, Lk = 37, E = 8, Ev = 5;
+  // Lq = 3600 spans three query tiles of 1200 rows (a tile holds up to 2^16 / Lk rows); the bool
+  // mask broadcasts over the batch.
+  const int64_t B = 2, Lq = 3600, Lk = 37, E = 8, Ev = 5;
   Tensor q = seeded_uniform({B, Lq, E}, 1, -1, 1, DType::f64), k = seeded_uniform({B, Lk, E}, 2, -1, 1, DType::f64),
          v = seeded_uniform({B, Lk, Ev}, 3, -1, 1, DType::f64);
   Tensor bits = seeded_uniform({Lq, Lk}, 4, 0, 1, DType::f64);
