@@ -19,18 +19,8 @@ int main(int argc, char** argv) try {
   bench::ModelBenchArgs args = bench::parse_model_bench_args(argc, argv);
   if (args.batch == 0) args.batch = 8;
   const int64_t size = args.extra.count("size") ? std::stoll(args.extra.at("size")) : 196;
-  const std::string why = bench::unsupported_reason(args);
-  std::vector<std::pair<std::string, std::string>> row = {
-      {"bench", bench::quoted("dinov2_s14_forward_" + std::to_string(size))}, {"impl", bench::quoted("cjepa")},
-      {"device", bench::quoted(args.device)},  {"dtype", bench::quoted(args.dtype)},
-      {"batch", std::to_string(args.batch)},   {"threads", std::to_string(cpu::num_threads())}};
-  if (!why.empty()) {
-    std::fprintf(stderr, "bench_dinov2: cannot run --device=%s --dtype=%s: %s\n", args.device.c_str(),
-                 args.dtype.c_str(), why.c_str());
-    row.push_back({"error", bench::quoted(why)});
-    bench::emit_result(args, row);
-    return 2;
-  }
+  bench::ResultRow row = bench::result_row("dinov2_s14_forward_" + std::to_string(size), args);
+  if (bench::report_unsupported("bench_dinov2", args, row)) return 2;
   models::Dinov2Config config;  // ViT-S/14: dim 384, depth 12, 6 heads, MLP 1536, 37x37 position table
   models::Dinov2 model(config);
   model.eval();

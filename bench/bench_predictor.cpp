@@ -20,18 +20,8 @@ int main(int argc, char** argv) try {
   bench::ModelBenchArgs args = bench::parse_model_bench_args(argc, argv);
   if (args.batch == 0) args.batch = 32;
   const int64_t slots = 7, masked_slots = 4;
-  const std::string why = bench::unsupported_reason(args);
-  std::vector<std::pair<std::string, std::string>> row = {
-      {"bench", bench::quoted("predictor_train_step")}, {"impl", bench::quoted("cjepa")},
-      {"device", bench::quoted(args.device)},           {"dtype", bench::quoted(args.dtype)},
-      {"batch", std::to_string(args.batch)},            {"threads", std::to_string(cpu::num_threads())}};
-  if (!why.empty()) {
-    std::fprintf(stderr, "bench_predictor: cannot run --device=%s --dtype=%s: %s\n", args.device.c_str(),
-                 args.dtype.c_str(), why.c_str());
-    row.push_back({"error", bench::quoted(why)});
-    bench::emit_result(args, row);
-    return 2;
-  }
+  bench::ResultRow row = bench::result_row("predictor_train_step", args);
+  if (bench::report_unsupported("bench_predictor", args, row)) return 2;
 
   models::CjepaPredictorConfig config;  // the reference config (depth 6, D 128, 16 heads, FFN 2048)
   Generator gen(0);

@@ -118,6 +118,27 @@ inline std::string unsupported_reason(const ModelBenchArgs& a) {
   return "";
 }
 
+using ResultRow = std::vector<std::pair<std::string, std::string>>;
+
+// The fields every result of ours starts with.
+inline ResultRow result_row(const std::string& bench, const ModelBenchArgs& a) {
+  return {{"bench", quoted(bench)},      {"impl", quoted("cjepa")},
+          {"device", quoted(a.device)},  {"dtype", quoted(a.dtype)},
+          {"batch", std::to_string(a.batch)}, {"threads", std::to_string(cpu::num_threads())}};
+}
+
+// When the flags cannot run here: says why on stderr and as the row's "error" (for the table),
+// emits the row and returns true.
+inline bool report_unsupported(const char* program, const ModelBenchArgs& a, ResultRow row) {
+  const std::string why = unsupported_reason(a);
+  if (why.empty()) return false;
+  std::fprintf(stderr, "%s: cannot run --device=%s --dtype=%s: %s\n", program, a.device.c_str(), a.dtype.c_str(),
+               why.c_str());
+  row.push_back({"error", quoted(why)});
+  emit_result(a, row);
+  return true;
+}
+
 // Runs body() under bf16 autocast when asked (and available).
 template <typename F>
 void with_dtype(const ModelBenchArgs& a, F&& body) {

@@ -59,6 +59,10 @@ def emit(args, row):
             f.write(line + "\n")
 
 
+def readable(v):
+    return f"{v:.0f}" if v >= 100 else f"{v:.2f}" if v >= 1 else f"{v:.3f}"
+
+
 def table(path):
     key = lambda r: (r["bench"], r["device"], r["dtype"], r["batch"])
     best = {}  # repeated rounds: keep each implementation's fastest round
@@ -72,24 +76,24 @@ def table(path):
             best[k] = (speed, r)
     rows = [r for _, r in best.values()]
     ours = {key(r): r for r in rows if r["impl"] == "cjepa"}
-    print(f"{'workload':34s} {'impl':22s} {'metric':>14s} {'ours':>12s} {'ratio':>7s}")
+    print(f"{'workload':40s} {'PyTorch impl':18s} {'metric':>9s} {'PyTorch':>10s} {'ours':>10s} {'ratio':>6s}")
     for r in rows:
         if r["impl"] == "cjepa":
             continue
         mine = ours.get(key(r), {})
         name = f"{r['bench']} {r['device']} {r['dtype']} B={r['batch']}"
         if "ms_per_step" in r:
-            theirs, unit, ours_v = r["ms_per_step"], "ms/step", mine.get("ms_per_step")
+            unit, theirs, ours_v = "ms/step", r["ms_per_step"], mine.get("ms_per_step")
             ratio = theirs / ours_v if ours_v else None
         else:
-            theirs, unit, ours_v = r["frames_per_s"], "frames/s", mine.get("frames_per_s")
+            unit, theirs, ours_v = "frames/s", r["frames_per_s"], mine.get("frames_per_s")
             ratio = ours_v / theirs if ours_v else None
-        ours_s = f"{ours_v:12.1f}" if ours_v else f"{'-':>12s}"
-        ratio_s = f"{ratio:7.2f}" if ratio else f"{'-':>7s}"
+        ours_s = f"{readable(ours_v):>10s}" if ours_v else f"{'-':>10s}"
+        ratio_s = f"{ratio:6.2f}" if ratio else f"{'-':>6s}"
         extra = f"  peak {r['peak_mib']:.0f} MiB" if r.get("peak_mib") else ""
-        print(f"{name:34s} {r['impl']:22s} {theirs:9.1f} {unit:>4s} {ours_s} {ratio_s}{extra}")
+        print(f"{name:40s} {r['impl']:18s} {unit:>9s} {readable(theirs):>10s} {ours_s} {ratio_s}{extra}")
         if "error" in mine:
-            print(f"{'':34s} ours: {mine['error']}")
+            print(f"{'':40s} ours: {mine['error']}")
 
 
 if __name__ == "__main__":
