@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every bench program (bin/bench_*) and the same rows in PyTorch (2 threads) and prints the ratio
 # table. Usage: bench/run_cpu.sh [build-dir] [extra Google Benchmark flags, e.g. --benchmark_filter=linear]
+# The whole-model benches (predictor training step, DINOv2 forward) have their own: bench/run_models.sh.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 build="${1:-$here/../build}"
@@ -11,6 +12,7 @@ tmp="$(mktemp -d /tmp/cj_bench_XXXX)"
 trap 'rm -rf "$tmp"' EXIT
 jsons=()
 for bin in "${bins[@]}"; do
+  case "$(basename "$bin")" in bench_predictor | bench_dinov2) continue ;; esac  # whole models: run_models.sh
   json="$tmp/$(basename "$bin").json"
   OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" "$bin" --benchmark_format=json --benchmark_out="$json" --benchmark_out_format=json "$@" > /dev/null
   jsons+=("$json")

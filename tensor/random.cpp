@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <vector>
 
+#include "tensor/cpu/parallel.hpp"
 #include "tensor/dispatch.hpp"
 #include "tensor/ops/views.hpp"
 
@@ -66,10 +68,18 @@ int uniform_bits(DType t) {
   }
 }
 
+// 2^-bits (0 < bits < 1023) from its exponent field: std::ldexp is a libm call per drawn element.
+inline double exp2_neg(int bits) {
+  const uint64_t pattern = uint64_t(1023 - bits) << 52;
+  double v;
+  std::memcpy(&v, &pattern, sizeof v);
+  return v;
+}
+
 // The uniform in [0, 1) of slot q of a block, for a dtype with `bits` mantissa bits.
 inline double block_uniform(const uint32_t w[4], int64_t q, int bits) {
   if (bits == 53) return double(((uint64_t(w[2 * q]) << 32) | w[2 * q + 1]) >> 11) * 0x1.0p-53;
-  return double(w[q] >> (32 - bits)) * std::ldexp(1.0, -bits);
+  return double(w[q] >> (32 - bits)) * exp2_neg(bits);
 }
 inline int64_t uniforms_per_block(int bits) { return bits == 53 ? 2 : 4; }
 
@@ -99,12 +109,15 @@ void fill_draw(const char* op, const Tensor& t, int64_t per_block, Generator& ge
   dispatch_all(t.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* p = static_cast<T*>(dst.data_ptr());
-    uint32_t w[4];
-    for (uint64_t b = 0; b < blocks; ++b) {
-      philox4x32_10(seed, first + b, 0, w);
-      const int64_t base = int64_t(b) * per_block;
-      for (int64_t q = 0; q < per_block && base + q < n; ++q) p[base + q] = cast_value<T>(value(w, q));
-    }
+    // Blocks are independent (counter-based), so threads split them and the values stay the same.
+    cpu::parallel_for(int64_t(blocks), 4096, [&](int64_t b0, int64_t b1) {
+      uint32_t w[4];
+      for (int64_t b = b0; b < b1; ++b) {
+        philox4x32_10(seed, first + uint64_t(b), 0, w);
+        const int64_t base = b * per_block;
+        for (int64_t q = 0; q < per_block && base + q < n; ++q) p[base + q] = cast_value<T>(value(w, q));
+      }
+    });
   });
   if (!dst.is_same(t)) ops::copy_(t, dst);
   t.bump_version();

@@ -3,6 +3,9 @@
 #include <omp.h>
 
 #include <Eigen/Core>
+#include <algorithm>
+
+#include "tensor/cpu/parallel.hpp"
 
 namespace cj::cpu {
 
@@ -45,17 +48,47 @@ void gemm_impl(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T al
   else assign_product(c, alpha, a.transpose(), b.transpose(), beta);
 }
 
+// Large products are split into independent row (or column) blocks, one per thread, each an
+// Eigen product run single-threaded. Eigen's own multithreaded GEMM shares packed panels between
+// its threads and busy-waits on them, which collapses when the cores are shared with other
+// processes; independent blocks only meet at the join (the un-split operand is packed once per
+// thread, a cost of 1 / block-size per multiply-add).
+template <typename T>
+void gemm_parallel(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+                   const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  static const bool eigen_single_threaded = (Eigen::setNbThreads(1), true);  // all threading is ours
+  (void)eigen_single_threaded;
+  constexpr int64_t kMinWorkPerThread = 64 * 64 * 64, kMinBlock = 16;
+  const int64_t work = M * N * K, split = std::max(M, N);
+  if (omp_in_parallel() || omp_get_max_threads() == 1 || work < 2 * kMinWorkPerThread || split < 2 * kMinBlock) {
+    gemm_impl<T>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  const int64_t grain = std::max(kMinBlock, kMinWorkPerThread / std::max<int64_t>(1, work / split));
+  if (M >= N) {  // rows of op(A) and C
+    parallel_for(M, grain, [&](int64_t m0, int64_t m1) {
+      gemm_impl<T>(trans_a, trans_b, m1 - m0, N, K, alpha, trans_a ? A + m0 : A + m0 * lda, lda, B, ldb, beta,
+                   C + m0 * ldc, ldc);
+    });
+  } else {  // columns of op(B) and C
+    parallel_for(N, grain, [&](int64_t n0, int64_t n1) {
+      gemm_impl<T>(trans_a, trans_b, M, n1 - n0, K, alpha, A, lda, trans_b ? B + n0 * ldb : B + n0, ldb, beta,
+                   C + n0, ldc);
+    });
+  }
+}
+
 template <typename T>
 void gemm_batched_impl(int64_t batch, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
                        const T* A, int64_t lda, int64_t stride_a, const T* B, int64_t ldb, int64_t stride_b, T beta,
                        T* C, int64_t ldc, int64_t stride_c) {
-  // Below this many multiply-adds per product Eigen runs single-threaded anyway, so parallelise
+  // Below this many multiply-adds per product gemm_parallel would not split it, so parallelise
   // across the batch instead.
   constexpr int64_t kSmallProduct = 64 * 64 * 64;
   const bool across_batch = batch > 1 && M * N * K < kSmallProduct;
 #pragma omp parallel for schedule(static) if (across_batch)
   for (int64_t i = 0; i < batch; ++i) {
-    gemm_impl<T>(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta,
+    gemm_parallel<T>(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta,
                  C + i * stride_c, ldc);
   }
 }
@@ -64,11 +97,11 @@ void gemm_batched_impl(int64_t batch, bool trans_a, bool trans_b, int64_t M, int
 
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  gemm_impl<float>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  gemm_parallel<float>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t lda,
           const double* B, int64_t ldb, double beta, double* C, int64_t ldc) {
-  gemm_impl<double>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  gemm_parallel<double>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 void gemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                   const float* A, int64_t lda, int64_t stride_a, const float* B, int64_t ldb, int64_t stride_b,

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "tensor/backend.hpp"
+#include "tensor/cpu/fast_math.hpp"
 #include "tensor/cpu/float_compute.hpp"
 #include "tensor/cpu/parallel.hpp"
 #include "tensor/ops/nn_kernels.hpp"
@@ -26,18 +27,13 @@ Tensor gelu_backward(const Tensor& gy, const Tensor& x, GeluApprox approx) {
     T* out = gx.data<T>();
     cpu::parallel_for(x.numel(), 1 << 14, [&](int64_t begin, int64_t end) {
       if (approx == GeluApprox::none) {
-        const T inv_sqrt2 = T(M_SQRT1_2), inv_sqrt_2pi = T(0.5 * M_2_SQRTPI * M_SQRT1_2);
-        for (int64_t i = begin; i < end; ++i) {
-          const T v = xp[i];
-          const T cdf = T(0.5) * (T(1) + std::erf(v * inv_sqrt2));
-          const T pdf = inv_sqrt_2pi * std::exp(T(-0.5) * v * v);
-          out[i] = gp[i] * (cdf + v * pdf);
-        }
+        for (int64_t i = begin; i < end; ++i) out[i] = gp[i] * cpu::gelu_erf_derivative(xp[i]);
       } else {
         const T beta = T(M_SQRT2 * M_2_SQRTPI * 0.5), kappa = T(0.044715);
         for (int64_t i = begin; i < end; ++i) {
           const T v = xp[i];
-          const T t = std::tanh(beta * (v + kappa * v * v * v));
+          // tanh(u) = 2 / (1 + exp(-2u)) - 1 with the vectorisable exp
+          const T t = T(2) / (T(1) + cpu::fast_exp(T(-2) * beta * (v + kappa * v * v * v))) - T(1);
           const T d = T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * beta * (T(1) + T(3) * kappa * v * v);
           out[i] = gp[i] * d;
         }

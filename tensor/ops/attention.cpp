@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "tensor/backend.hpp"
-#include "tensor/cpu/fast_exp.hpp"
 #include "tensor/cpu/float_compute.hpp"
 #include "tensor/cpu/gemm.hpp"
 #include "tensor/cpu/parallel.hpp"
+#include "tensor/cpu/softmax_row.hpp"
 #include "tensor/ops/creation.hpp"
 #include "tensor/ops/nn_kernels.hpp"
 
@@ -19,7 +19,14 @@ namespace cj::ops {
 
 namespace {
 
-constexpr int64_t kQueryBlock = 64;
+// Query rows per tile: as many as keep the (rows x Lk) score tile within ~256 KiB of f32 (L2), in
+// equal-sized tiles, so that the model's sequences (112, 197 tokens) run as one tile per batch entry:
+// two larger GEMMs instead of several small ones and a ragged last tile.
+int64_t query_block(int64_t Lq, int64_t Lk) {
+  const int64_t most = std::max<int64_t>(64, (int64_t(1) << 16) / std::max<int64_t>(Lk, 1));
+  const int64_t tiles = std::max<int64_t>(1, (Lq + most - 1) / most);
+  return std::max<int64_t>(1, (Lq + tiles - 1) / tiles);
+}
 
 // Tasks per thread chunk so that each chunk does at least ~64k multiply-adds (threads are not free).
 int64_t task_grain(int64_t work_per_task) { return std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(work_per_task, 1)); }
@@ -121,10 +128,6 @@ void masked_scores(const T* q, const T* k, const AttentionShape& s, const std::o
   }
 }
 
-// exp for the softmax: the vectorisable float version, libm's for double.
-inline float softmax_exp(float x) { return cpu::exp_fast(x); }
-inline double softmax_exp(double x) { return std::exp(x); }
-
 Shape with_last_two(const Shape& batch, int64_t a, int64_t b) {
   Shape s = batch;
   s.insert(s.end(), {a, b});
@@ -147,36 +150,26 @@ AttentionOut scaled_dot_product_attention(const Tensor& q, const Tensor& k, cons
   Shape lse_shape = s.batch;
   lse_shape.push_back(s.Lq);
   Tensor lse = Tensor::empty(lse_shape, cdt);
-  const int64_t blocks = (s.Lq + kQueryBlock - 1) / kQueryBlock;
+  const int64_t block = query_block(s.Lq, s.Lk), blocks = (s.Lq + block - 1) / block;
   cpu::dispatch_compute(q.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T *qp = qc.data<T>(), *kp = kc.data<T>(), *vp = vc.data<T>();
     T *op_ = out.data<T>(), *lp = lse.data<T>();
-    const int64_t work = std::min(kQueryBlock, s.Lq) * s.Lk * (s.E + s.Ev);
+    const int64_t work = std::min(block, s.Lq) * s.Lk * (s.E + s.Ev);
     cpu::parallel_for(s.B * blocks, task_grain(work), [&](int64_t t0, int64_t t1) {
-      std::vector<T> scores(std::min(kQueryBlock, s.Lq) * s.Lk);
+      std::vector<T> scores(std::min(block, s.Lq) * s.Lk);
       for (int64_t task = t0; task < t1; ++task) {
-        const int64_t b = task / blocks, i0 = (task % blocks) * kQueryBlock,
-                      rows = std::min(kQueryBlock, s.Lq - i0);
+        const int64_t b = task / blocks, i0 = (task % blocks) * block, rows = std::min(block, s.Lq - i0);
         masked_scores(qp, kp, s, mask, b, i0, rows, scores.data());
         for (int64_t r = 0; r < rows; ++r) {  // softmax per row, in place
           T* row = scores.data() + r * s.Lk;
-          const T mx = s.Lk == 0 ? -std::numeric_limits<T>::infinity() : *std::max_element(row, row + s.Lk);
           T& row_lse = lp[b * s.Lq + i0 + r];
-          if (mx == -std::numeric_limits<T>::infinity()) {  // every key masked: zeros, as torch
-            std::fill(row, row + s.Lk, T(0));
-            row_lse = mx;
+          if (mask && cpu::row_max(row, s.Lk) == -std::numeric_limits<T>::infinity()) {
+            std::fill(row, row + s.Lk, T(0));  // every key masked: zeros, as torch
+            row_lse = -std::numeric_limits<T>::infinity();
             continue;
           }
-          T sum = 0;
-#pragma omp simd reduction(+ : sum)
-          for (int64_t j = 0; j < s.Lk; ++j) {
-            row[j] = softmax_exp(row[j] - mx);
-            sum += row[j];
-          }
-          const T inv = T(1) / sum;
-          for (int64_t j = 0; j < s.Lk; ++j) row[j] *= inv;
-          row_lse = mx + std::log(sum);
+          row_lse = cpu::softmax_row_inplace(row, s.Lk);
         }
         cpu::gemm(false, false, rows, s.Ev, s.Lk, T(1), scores.data(), s.Lk, vp + b * s.Lk * s.Ev, s.Ev, T(0),
                   op_ + (b * s.Lq + i0) * s.Ev, s.Ev);
@@ -213,11 +206,11 @@ AttentionGrads scaled_dot_product_attention_backward(const Tensor& gout, const T
     const T sc = T(s.scale);
     // One batch entry per task: gK and gV accumulate over its query tiles without races.
     cpu::parallel_for(s.B, task_grain(2 * s.Lq * s.Lk * (s.E + s.Ev)), [&](int64_t b0, int64_t b1) {
-      const int64_t tile = std::min(kQueryBlock, s.Lq);
+      const int64_t block = query_block(s.Lq, s.Lk), tile = std::min(block, s.Lq);
       std::vector<T> p(tile * s.Lk), dp(tile * s.Lk);
       for (int64_t b = b0; b < b1; ++b) {
-        for (int64_t i0 = 0; i0 < s.Lq; i0 += kQueryBlock) {
-          const int64_t rows = std::min(kQueryBlock, s.Lq - i0);
+        for (int64_t i0 = 0; i0 < s.Lq; i0 += block) {
+          const int64_t rows = std::min(block, s.Lq - i0);
           const T* go = gop + (b * s.Lq + i0) * s.Ev;
           masked_scores(qp, kp, s, mask, b, i0, rows, p.data());
           for (int64_t r = 0; r < rows; ++r) {
@@ -225,7 +218,7 @@ AttentionGrads scaled_dot_product_attention_backward(const Tensor& gout, const T
             T* row = p.data() + r * s.Lk;
             if (l == -std::numeric_limits<T>::infinity()) std::fill(row, row + s.Lk, T(0));  // fully masked row
             else
-              for (int64_t j = 0; j < s.Lk; ++j) row[j] = softmax_exp(row[j] - l);
+              cpu::exp_shifted(row, s.Lk, l);
           }
           cpu::gemm(true, false, s.Lk, s.Ev, rows, T(1), p.data(), s.Lk, go, s.Ev, T(1), gvp + b * s.Lk * s.Ev, s.Ev);
           cpu::gemm(false, true, rows, s.Lk, s.Ev, T(1), go, s.Ev, vp + b * s.Lk * s.Ev, s.Ev, T(0), dp.data(), s.Lk);

@@ -31,6 +31,23 @@ void check_param(const std::optional<Tensor>& p, const Tensor& x, const Shape& n
            dtype_name(x.dtype()));
 }
 
+// The 8 lanes of a lane-parallel sum, combined in a fixed order.
+inline double lanes_total(const double (&lane)[8]) {
+  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
+// sum over i of f(double(v[i])) in 8 double lanes, so that the loop vectorises (a serial double
+// sum is one long dependency chain); the lanes change only the last bits of the double result.
+template <typename T, typename F>
+double row_sum_f64(const T* v, int64_t n, F f) {
+  double lane[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int64_t j = 0; j < 8; ++j) lane[j] += f(double(v[i + j]));
+  for (; i < n; ++i) lane[0] += f(double(v[i]));
+  return lanes_total(lane);
+}
+
 Shape row_shape(const Tensor& x, const Shape& normalized_shape) {  // x.shape without the normalized dims
   return Shape(x.shape().begin(), x.shape().end() - int64_t(normalized_shape.size()));
 }
@@ -62,21 +79,22 @@ LayerNormOut layer_norm(const Tensor& x, const Shape& normalized_shape, const st
       for (int64_t r = r0; r < r1; ++r) {
         const T* row = xp + r * D;
         // Two passes in double: the variance stays exact even when |mean| >> std.
-        double sum = 0;
-        for (int64_t i = 0; i < D; ++i) sum += row[i];
-        const double mu = sum / double(D);
-        double sq = 0;
-        for (int64_t i = 0; i < D; ++i) sq += (row[i] - mu) * (row[i] - mu);
+        const double mu = row_sum_f64(row, D, [](double v) { return v; }) / double(D);
+        const double sq = row_sum_f64(row, D, [mu](double v) { return (v - mu) * (v - mu); });
         const double inv_std = 1.0 / std::sqrt(sq / double(D) + eps);
         mp[r] = T(mu);
         rp[r] = T(inv_std);
+        // x - mean in double: rounding the mean to f32 first would cost |mean|/std ulps. One loop
+        // per affine case, so that each vectorises.
         T* o = op + r * D;
-        for (int64_t i = 0; i < D; ++i) {
-          // x - mean in double: rounding the mean to f32 first would cost |mean|/std ulps.
-          T v = T((row[i] - mu) * inv_std);
-          if (wp) v *= wp[i];
-          if (bp) v += bp[i];
-          o[i] = v;
+        if (wp && bp) {
+          for (int64_t i = 0; i < D; ++i) o[i] = T((row[i] - mu) * inv_std) * wp[i] + bp[i];
+        } else if (wp) {
+          for (int64_t i = 0; i < D; ++i) o[i] = T((row[i] - mu) * inv_std) * wp[i];
+        } else if (bp) {
+          for (int64_t i = 0; i < D; ++i) o[i] = T((row[i] - mu) * inv_std) + bp[i];
+        } else {
+          for (int64_t i = 0; i < D; ++i) o[i] = T((row[i] - mu) * inv_std);
         }
       }
     });
@@ -120,15 +138,27 @@ LayerNormGrads layer_norm_backward(const Tensor& gy, const Tensor& x, const Tens
       for (int64_t r = r0; r < r1; ++r) {
         const T *xr = xp + r * D, *gr = gp + r * D;
         const T m = mp[r], s = rp[r];
-        double sum_g = 0, sum_gx = 0;
-        for (int64_t i = 0; i < D; ++i) {
+        // the row sums in 8 double lanes and the parameter-gradient sums in their own loops: each vectorises
+        double lane_g[8] = {}, lane_gx[8] = {};
+        int64_t i = 0;
+        for (; i + 8 <= D; i += 8)
+          for (int64_t j = 0; j < 8; ++j) {
+            const T xhat = (xr[i + j] - m) * s;
+            const T g = wp ? gr[i + j] * wp[i + j] : gr[i + j];
+            lane_g[j] += g;
+            lane_gx[j] += g * xhat;
+          }
+        for (; i < D; ++i) {
           const T xhat = (xr[i] - m) * s;
           const T g = wp ? gr[i] * wp[i] : gr[i];
-          sum_g += g;
-          sum_gx += g * xhat;
-          if (gw) gw[i] += double(gr[i] * xhat);
-          if (gb) gb[i] += double(gr[i]);
+          lane_g[0] += g;
+          lane_gx[0] += g * xhat;
         }
+        const double sum_g = lanes_total(lane_g), sum_gx = lanes_total(lane_gx);
+        if (gw)
+          for (int64_t c = 0; c < D; ++c) gw[c] += double(gr[c] * ((xr[c] - m) * s));
+        if (gb)
+          for (int64_t c = 0; c < D; ++c) gb[c] += double(gr[c]);
         const T mean_g = T(sum_g / double(D)), mean_gx = T(sum_gx / double(D));
         T* o = gxp + r * D;
         for (int64_t i = 0; i < D; ++i) {

@@ -11,10 +11,12 @@
 // cpu::fast_exp (vectorisable, ~2 ulp in float); independent rows/blocks run on OpenMP threads.
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "tensor/cpu/fast_math.hpp"
 #include "tensor/cpu/parallel.hpp"
+#include "tensor/cpu/softmax_row.hpp"
 #include "tensor/cpu/reduce_kernel.hpp"
 #include "tensor/ops/reduction.hpp"
 #include "tensor/backend.hpp"
@@ -25,31 +27,6 @@ namespace {
 
 using cpu::ReduceLayout;
 
-// Sum of a contiguous row in 8 independent lanes (vectorisable without reassociation flags).
-template <typename A>
-A lane_sum(const A* v, int64_t n) {
-  A lane[8] = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int64_t j = 0; j < 8; ++j) lane[j] += v[i + j];
-  for (; i < n; ++i) lane[0] += v[i];
-  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-}
-
-// NaN-propagating max of a contiguous row, in 8 lanes like lane_sum.
-template <typename A, typename T>
-A lane_max(const T* v, int64_t n) {
-  A lane[8];
-  std::fill(lane, lane + 8, -std::numeric_limits<A>::infinity());
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int64_t j = 0; j < 8; ++j) lane[j] = cpu::MaxStep{}(lane[j], A(v[i + j]));
-  for (; i < n; ++i) lane[0] = cpu::MaxStep{}(lane[0], A(v[i]));
-  A m = lane[0];
-  for (int64_t j = 1; j < 8; ++j) m = cpu::MaxStep{}(m, lane[j]);
-  return m;
-}
-
 // Rows are independent, so they are split across threads (each with its own scratch row).
 template <typename T, bool Log>
 void softmax_forward(const ReduceLayout& L, T* out) {
@@ -58,19 +35,22 @@ void softmax_forward(const ReduceLayout& L, T* out) {
   const int64_t R = L.reduce, K = L.inner;
   if (K == 1) {
     cpu::parallel_for(L.outer, std::max<int64_t>(1, 4096 / std::max<int64_t>(R, 1)), [&](int64_t begin, int64_t end) {
-      std::vector<A> e(R);
+      std::vector<A> scratch(std::is_same_v<T, A> ? 0 : R);
       for (int64_t o = begin; o < end; ++o) {
         const T* row = x + o * R;
         T* y = out + o * R;
-        const A m = lane_max<A>(row, R);
-        for (int64_t r = 0; r < R; ++r) e[r] = cpu::fast_exp(A(row[r]) - m);
-        const A s = lane_sum(e.data(), R);
+        // the row in the compute type: the output row itself when that is already A
+        A* e = std::is_same_v<T, A> ? reinterpret_cast<A*>(y) : scratch.data();
+        for (int64_t r = 0; r < R; ++r) e[r] = A(row[r]);
         if constexpr (Log) {
-          const A shift = m + std::log(s);
+          const A m = cpu::row_max(e, R);
+          cpu::exp_shifted(e, R, m);
+          const A shift = m + std::log(cpu::row_sum(e, R));
           for (int64_t r = 0; r < R; ++r) y[r] = T(A(row[r]) - shift);
         } else {
-          const A inv = A(1) / s;
-          for (int64_t r = 0; r < R; ++r) y[r] = T(e[r] * inv);
+          cpu::softmax_row_inplace(e, R);
+          if constexpr (!std::is_same_v<T, A>)
+            for (int64_t r = 0; r < R; ++r) y[r] = T(e[r]);
         }
       }
     });

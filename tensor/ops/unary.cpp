@@ -42,8 +42,6 @@ Tensor same_dtype_unary(const char* op, const Tensor& x, F f) {
 }
 
 template <typename C>
-constexpr C kSqrt1_2 = C(0.70710678118654752440);  // 1/sqrt(2)
-template <typename C>
 constexpr C kSqrt2OverPi = C(0.79788456080286535588);  // sqrt(2/pi)
 template <typename C>
 constexpr C kInvSqrt2Pi = C(0.39894228040143267794);  // 1/sqrt(2 pi)
@@ -151,7 +149,7 @@ Tensor gelu(const Tensor& x, GeluApprox approx) {
         return v / (C(1) + cpu::fast_exp(C(-2) * u));
       });
     } else {
-      cpu::map1<T, T>(out, x, [](C v) { return C(0.5) * v * (C(1) + std::erf(v * kSqrt1_2<C>)); });
+      cpu::map1<T, T>(out, x, [](C v) { return cpu::gelu_erf(v); });
     }
   });
   return out;

@@ -2,10 +2,12 @@
 // f64 loop on non-contiguous inputs, and f64 finite differences.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
-#include "tensor/cpu/fast_exp.hpp"
+#include "tensor/cpu/softmax_row.hpp"
 #include "tests/tensor/fixture_cases.hpp"
 #include "tests/tensor/numeric_check.hpp"
 
@@ -66,8 +68,9 @@ TEST(Attention, MatchesPyTorchFixturesForEveryMaskKind) {
 }
 
 TEST(Attention, NoncontiguousInputsAndLongSequencesMatchNaiveReference) {
-  // Lq = 150 spans three query tiles; the bool mask broadcasts over the batch.
-  const int64_t B = 2, Lq = 150, Lk = 37, E = 8, Ev = 5;
+  // Lq = 3600 spans three query tiles of 1200 rows (a tile holds up to 2^16 / Lk rows); the bool
+  // mask broadcasts over the batch.
+  const int64_t B = 2, Lq = 3600, Lk = 37, E = 8, Ev = 5;
   Tensor q = seeded_uniform({B, Lq, E}, 1, -1, 1, DType::f64), k = seeded_uniform({B, Lk, E}, 2, -1, 1, DType::f64),
          v = seeded_uniform({B, Lk, Ev}, 3, -1, 1, DType::f64);
   Tensor bits = seeded_uniform({Lq, Lk}, 4, 0, 1, DType::f64);
@@ -116,12 +119,28 @@ TEST(Attention, BadInputsThrow) {
   EXPECT_THROW(ops::key_padding_to_attn_mask(zeros({2, 5})), Error);  // not bool
 }
 
-TEST(Attention, FastExpMatchesLibmAndHandlesEdges) {
-  double worst = 0;
-  for (float x = -87.0f; x <= 88.0f; x += 0.0137f) worst = std::max(worst, std::abs(double(cpu::exp_fast(x)) / std::exp(double(x)) - 1));
-  EXPECT_LT(worst, 3e-7);  // a couple of float ulps
-  EXPECT_EQ(cpu::exp_fast(-std::numeric_limits<float>::infinity()), 0.0f);  // masked score -> probability 0
-  EXPECT_EQ(cpu::exp_fast(-100.0f), 0.0f);
-  EXPECT_EQ(cpu::exp_fast(0.0f), 1.0f);
-  EXPECT_TRUE(std::isnan(cpu::exp_fast(NAN)));
+// The vectorised row softmax behind attention (16 lanes plus a tail): rows of every length mod 16.
+TEST(Attention, RowSoftmaxMatchesF64ReferenceAtEveryLength) {
+  for (int64_t n : {1, 7, 16, 17, 112, 197}) {
+    std::vector<float> row(n);
+    for (int64_t j = 0; j < n; ++j) row[j] = float(std::sin(0.37 * double(j) + 0.1 * double(n)) * 9.0);
+    double mx = -INFINITY, sum = 0;
+    for (float v : row) mx = std::max(mx, double(v));
+    for (float v : row) sum += std::exp(double(v) - mx);
+    std::vector<float> got = row;
+    const float lse = cpu::softmax_row_inplace(got.data(), n);
+    EXPECT_NEAR(lse, mx + std::log(sum), 1e-5 * std::abs(mx + std::log(sum)) + 1e-6) << n;
+    for (int64_t j = 0; j < n; ++j) {
+      const double want = std::exp(double(row[j]) - mx) / sum;
+      EXPECT_NEAR(got[j], want, 1e-6 * want + 1e-12) << "n " << n << " j " << j;
+    }
+  }
+  std::vector<float> with_nan(20, 1.0f);
+  with_nan[18] = NAN;  // in the tail: still poisons the whole row, as torch.softmax
+  cpu::softmax_row_inplace(with_nan.data(), 20);
+  for (float v : with_nan) EXPECT_TRUE(std::isnan(v));
+  std::vector<float> masked = {-INFINITY, 0.0f, -INFINITY};
+  cpu::softmax_row_inplace(masked.data(), 3);
+  EXPECT_EQ(masked[0], 0.0f);
+  EXPECT_EQ(masked[1], 1.0f);
 }
