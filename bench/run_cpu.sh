@@ -12,7 +12,10 @@ tmp="$(mktemp -d /tmp/cj_bench_XXXX)"
 trap 'rm -rf "$tmp"' EXIT
 jsons=()
 for bin in "${bins[@]}"; do
-  case "$(basename "$bin")" in bench_predictor | bench_dinov2) continue ;; esac  # whole models: run_models.sh
+  case "$(basename "$bin")" in
+    bench_predictor | bench_dinov2) continue ;;  # whole models: run_models.sh
+    bench_cuda_ops) continue ;;                  # GPU only: tools/gpu-check.sh
+  esac
   json="$tmp/$(basename "$bin").json"
   OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" "$bin" --benchmark_format=json --benchmark_out="$json" --benchmark_out_format=json "$@" > /dev/null
   jsons+=("$json")
