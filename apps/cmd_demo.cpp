@@ -5,14 +5,18 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <numeric>
 
 #include <nlohmann/json.hpp>
 
 #include "apps/cli.hpp"
 #include "apps/progress.hpp"
+#include "data/slot_files.hpp"
+#include "data/slot_windows.hpp"
 #include "models/dinov2.hpp"
 #include "tensor/error.hpp"
 #include "tensor/io/safetensors.hpp"
+#include "tensor/ops.hpp"
 
 namespace cj::app {
 namespace {
@@ -35,6 +39,18 @@ std::vector<nlohmann::json> validation_lines(const fs::path& file) {
   }
   CJ_CHECK(!lines.empty(), "demo: ", file.string(), " has no validation line");
   return lines;
+}
+
+// The bar the predictor has to clear: predicting every future step as a copy of the last history
+// frame, over the same validation windows (T_h 6, T_p 10, frameskip 2) the trainer validates on.
+double copy_last_frame_mse(const std::string& slot_file) {
+  const data::SlotFile file = data::read_slot_file(slot_file);
+  const data::SlotWindows val(file.split("val"), data::WindowSpec{});
+  std::vector<int64_t> all(static_cast<std::size_t>(val.size()));
+  std::iota(all.begin(), all.end(), 0);
+  const Tensor windows = val.gather(all);  // (W, 16, N, D)
+  const Tensor last = ops::narrow(windows, 1, 5, 1), future = ops::narrow(windows, 1, 6, 10);
+  return ops::mean(ops::square(ops::sub(future, last))).item();
 }
 
 // A randomly initialised DINOv2 ViT-S/14 under its Hugging Face names: no pretrained weights are
@@ -123,6 +139,7 @@ int run_demo(const std::vector<std::string>& argv) {
       {"pusht_episodes", args.get_int("episodes")},
       {"val_future_mse_first_epoch", validations.front().at("future_mse")},
       {"val_future_mse_last_epoch", validations.back().at("future_mse")},
+      {"val_future_mse_copy_last_frame", copy_last_frame_mse(slots.string())},
       {"files", {"pusht/index.json", "features.safetensors", "slots/slots.pkl", "predictor/metrics.jsonl",
                  "predictor/last.safetensors", "predictor/demo_predictor.safetensors", "rollout_slots.pkl"}},
       {"still_to_come", {"VideoSAUR/SAVi encoders", "ALOE VQA", "Push-T CEM planning"}}};

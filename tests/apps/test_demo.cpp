@@ -28,6 +28,7 @@ TEST(Demo, RunsEveryStageAndWritesItsFiles) {
   ASSERT_EQ(rollout.size(), 3u);
   for (const auto& [name, video] : rollout) EXPECT_EQ(video.shape(), cj::Shape({160, 7, 16})) << name;
   EXPECT_NE(r.out.find("\"val_future_mse_last_epoch\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"val_future_mse_copy_last_frame\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("still_to_come"), std::string::npos) << r.out;
   std::filesystem::remove_all(dir);
 }
