@@ -5,7 +5,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "autograd/ops.hpp"
 #include "tensor/error.hpp"
 #include "models/predictor_checkpoint.hpp"
 #include "tensor/io/load.hpp"
@@ -64,19 +63,21 @@ LoadedPredictor load_predictor(const std::string& path, const PredictorWeightsOp
     }
   }
   out.prefix = find_prefix(path, file.tensors, options.prefix);
+  // the predictor's tensors under their full names (load_predictor_state strips the prefix and casts)
   nn::StateDict dict;
   for (const auto& [name, t] : file.tensors)
-    if (name.rfind(out.prefix, 0) == 0) dict[name.substr(out.prefix.size())] = is_floating(t.dtype()) ? cj::to(t, DType::f32) : t;
+    if (name.rfind(out.prefix, 0) == 0) dict[name] = t;
+  const std::string& p = out.prefix;
 
   CjepaPredictorConfig c;
-  const Tensor& mask_token = need(path, dict, "mask_token", 3);
-  const Tensor& time_pe = need(path, dict, "time_pos_embed", 4);
+  const Tensor& mask_token = need(path, dict, p + "mask_token", 3);
+  const Tensor& time_pe = need(path, dict, p + "time_pos_embed", 4);
   c.dim = mask_token.shape()[2];
   const int64_t total = time_pe.shape()[1];
   c.depth = 0;
-  while (dict.count("transformer.layers." + std::to_string(c.depth) + ".0.in_proj_weight")) ++c.depth;
+  while (dict.count(p + "transformer.layers." + std::to_string(c.depth) + ".0.in_proj_weight")) ++c.depth;
   CJ_CHECK(c.depth >= 1, path, ": the predictor has no transformer.layers.0.0.in_proj_weight");
-  c.ffn = need(path, dict, "transformer.layers.0.1.1.weight", 2).shape()[0];
+  c.ffn = need(path, dict, p + "transformer.layers.0.1.1.weight", 2).shape()[0];
   c.heads = options.heads ? *options.heads : config_int(config, {"predictor.heads", "heads"}).value_or(16);
   c.history = options.history ? *options.history : config_int(config, {"dinowm.history_size", "history_size", "history"}).value_or(6);
   CJ_CHECK(c.history >= 1 && c.history < total, path, ": history ", c.history, " does not fit its time_pos_embed of ",
@@ -85,9 +86,7 @@ LoadedPredictor load_predictor(const std::string& path, const PredictorWeightsOp
   CJ_CHECK(c.dim % c.heads == 0, path, ": slot dim ", c.dim, " is not a multiple of ", c.heads, " heads");
   c.dropout = 0.0;
   out.model = std::make_shared<MaskedSlotPredictor>(c);
-  nn::StateDict under_prefix;
-  for (const auto& [name, t] : dict) under_prefix[out.prefix + name] = t;
-  load_predictor_state(*out.model, under_prefix, "'" + path + "'");
+  load_predictor_state(*out.model, dict, "'" + path + "'");
   out.model->eval();
   if (const nlohmann::json* lr = find_key(config, {"predictor_lr", "lr"})) out.lr = lr->get<double>();
   out.masked_slots = config_int(config, {"num_masked_slots", "masked_slots"});
