@@ -6,6 +6,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "tensor/error.hpp"
+#include "tensor/storage.hpp"
+
 namespace cj::app {
 
 Args::Args(std::string command, std::string summary)
@@ -155,6 +158,22 @@ double Args::get_double(const std::string& name) const {
   if (v.empty() || *end != '\0' || errno == ERANGE)
     throw UsageError("option '--" + name + "' expects a number, got '" + v + "'");
   return x;
+}
+
+Args& Args::device_option(const std::string& what) {
+  return option("device", "D", "cpu, cuda or cuda:N: where " + what, "cpu");
+}
+
+Device Args::get_device() const {
+  const std::string v = get("device");
+  Device d;
+  try {
+    d = Device::parse(v);
+  } catch (const Error&) {
+    throw UsageError("option '--device' must be cpu, cuda or cuda:N, got '" + v + "'");
+  }
+  require_device(d);
+  return d;
 }
 
 std::string Args::usage() const {

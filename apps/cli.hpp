@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tensor/device.hpp"
+
 namespace cj::app {
 
 constexpr int kExitOk = 0;
@@ -41,6 +43,10 @@ class Args {
   std::vector<std::string> get_all(const std::string& name) const;
   long long get_int(const std::string& name) const;
   double get_double(const std::string& name) const;
+  // The standard --device option (default cpu) and its value: a bad spelling is a UsageError; a
+  // device this build or machine lacks is one cj::Error saying which of the two.
+  Args& device_option(const std::string& what);
+  Device get_device() const;
 
   std::string usage() const;
   const std::string& command() const { return command_; }

@@ -79,6 +79,7 @@ int run_demo(const std::vector<std::string>& argv) {
       .option("episodes", "N", "Push-T episodes", "4")
       .option("epochs", "N", "predictor training epochs", "4")
       .option("seed", "S", "random seed", "0")
+      .device_option("features, training and rollout run (passed to those stages)")
       .flag("quick", "every stage at toy size (1 ViT block, 56x56, 2 slot videos, a 1-block predictor): seconds");
   if (!args.parse(argv)) return kExitOk;
   const bool quick = args.has("quick");
@@ -87,6 +88,7 @@ int run_demo(const std::vector<std::string>& argv) {
   if (epochs < 1) throw UsageError("option '--epochs' must be >= 1");
   fs::create_directories(out);
   const std::string seed = args.get("seed");
+  const std::string device = args.get_device().str();  // checked once, before any stage runs
   const auto started = std::chrono::steady_clock::now();
 
   std::cout << "== 1/5 Push-T episodes (Chipmunk simulator, pygame-exact renderer)\n";
@@ -101,7 +103,7 @@ int run_demo(const std::vector<std::string>& argv) {
   rc = run_subcommand("features", {"--weights", write_random_vit_s(out / "dinov2_vits14_random.safetensors", quick),
                                    "--size", size,
                                    "--input", video, "--preprocess", "planning", "--keys", "--patch-tokens",
-                                   "--out", (out / "features.safetensors").string()});
+                                   "--out", (out / "features.safetensors").string(), "--device", device});
   if (rc != kExitOk) return rc;
 
   std::cout << "== 3/5 synthetic object slots (7 discs, 128 frames per video)\n";
@@ -112,11 +114,11 @@ int run_demo(const std::vector<std::string>& argv) {
 
   // The CLEVRER setting of spec §5.6 (T_h 6, T_p 10, frameskip 2, fixed masks 4 of 7) with a smaller
   // network (2 blocks of width 64, 8 heads of 8) and a larger lr, so it trains in seconds on a CPU.
-  std::cout << "== 4/5 train the C-JEPA masked slot predictor (CPU)\n";
+  std::cout << "== 4/5 train the C-JEPA masked slot predictor (" << device << ")\n";
   const fs::path run_dir = out / "predictor";
   std::vector<std::string> train_args = {"--preset", "clevrer", "--slots", slots.string(), "--out", run_dir.string(),
                                          "--epochs", std::to_string(epochs), "--batch", "64", "--seed", seed,
-                                         "predictor_lr=1e-3", "output_model_name=demo"};
+                                         "predictor_lr=1e-3", "output_model_name=demo", "--device", device};
   for (const char* setting : quick ? std::vector<const char*>{"videosaur.SLOT_DIM=16", "predictor.depth=1",
                                                                "predictor.heads=2", "predictor.mlp_dim=32", "--quiet"}
                                    : std::vector<const char*>{"videosaur.SLOT_DIM=64", "predictor.depth=2",
@@ -128,7 +130,7 @@ int run_demo(const std::vector<std::string>& argv) {
   std::cout << "== 5/5 roll every video out from 128 to 160 frames\n";
   const fs::path rollout = out / "rollout_slots.pkl";
   rc = run_subcommand("rollout", {slots.string(), "--weights", (run_dir / "demo_predictor.safetensors").string(),
-                                  "--out", rollout.string(), "--quiet"});
+                                  "--out", rollout.string(), "--quiet", "--device", device});
   if (rc != kExitOk) return rc;
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -54,7 +54,7 @@ FeatureOptions parse_options(const Args& args) {
 // registers dropped, as VideoSAUR's last_hidden_state[:, 1:]), in the storage dtype.
 Tensor stored_tokens(const Tensor& x, const models::Dinov2Config& config, const FeatureOptions& o) {
   const int64_t skip = o.patch_tokens ? 1 + config.registers : 0;
-  return ops::contiguous(ops::to(ops::narrow(x, 1, skip, x.size(1) - skip), o.dtype));
+  return ops::to(ops::contiguous(ops::to(ops::narrow(x, 1, skip, x.size(1) - skip), o.dtype)), Device::cpu());
 }
 
 int run_features(const std::vector<std::string>& argv) {
@@ -72,6 +72,7 @@ int run_features(const std::vector<std::string>& argv) {
               "storage dtype of the features: f32 or bf16. The model always runs in f32; bf16 rounds its outputs "
               "(round-to-nearest-even) for storage",
               "f32")
+      .device_option("the model runs (frames are decoded on the CPU, features read back to it)")
       .flag("keys", "also store 'keys': block 12's attention keys (of the last block for smaller models), "
                     "the VideoSAUR temporal-similarity target")
       .flag("patch-tokens", "store the patch tokens only (drop CLS and registers), as VideoSAUR consumes them")
@@ -84,17 +85,20 @@ int run_features(const std::vector<std::string>& argv) {
   for (const char* required : {"weights", "input", "out"})
     if (!args.has(required)) throw UsageError(std::string("--") + required + " is required");
   const FeatureOptions o = parse_options(args);
+  const Device device = args.get_device();
   const std::string input = args.get("input"), out = args.get("out"), weights = args.get("weights");
 
   data::FrameSource source(input);  // fails fast on a missing input, before the weights are read
   auto model = models::load_dinov2(weights);
+  model->to(device);
   const models::Dinov2Config& config = model->config();
   CJ_CHECK(o.size % config.patch == 0, "--size ", o.size, " is not a multiple of the model's patch size ", config.patch,
            "; e.g. ", std::max<int64_t>(1, o.size / config.patch) * config.patch);
   models::Dinov2Request request;
   request.keys_of_block = o.keys ? std::min<int64_t>(12, config.depth) : 0;
   std::cerr << "features: " << source.describe() << "; DINOv2 dim " << config.dim << ", " << config.depth
-            << " blocks; preprocess " << data::preprocess_name(o.preprocess) << " to " << o.size << "x" << o.size << "\n";
+            << " blocks; preprocess " << data::preprocess_name(o.preprocess) << " to " << o.size << "x" << o.size
+            << " on " << device.str() << "\n";
 
   NoGradGuard no_grad;
   const int64_t total = source.frame_count();
@@ -102,7 +106,7 @@ int run_features(const std::vector<std::string>& argv) {
   std::vector<Tensor> hidden, keys, batch;
   auto run_batch = [&]() {
     if (batch.empty()) return;
-    models::Dinov2Outputs y = model->forward(ops::cat(batch, 0), request);  // (B, 3, S, S) in
+    models::Dinov2Outputs y = model->forward(ops::to(ops::cat(batch, 0), device), request);  // (B, 3, S, S) in
     hidden.push_back(stored_tokens(y.last_hidden_state, config, o));
     if (o.keys) keys.push_back(stored_tokens(y.keys, config, o));
     progress.advance(int64_t(batch.size()));

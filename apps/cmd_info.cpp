@@ -16,6 +16,7 @@ extern "C" {
 #include "apps/build_info.hpp"
 #include "apps/cli.hpp"
 #include "tensor/dtype.hpp"
+#include "tensor/ops.hpp"
 #ifdef CJ_WITH_CUDA
 #include "cuda/allocator.hpp"
 #include "cuda/device.hpp"
@@ -36,7 +37,27 @@ std::string cpu_model() {
   return "unknown CPU";
 }
 
-nlohmann::json collect() {
+#ifdef CJ_WITH_CUDA
+// The caching allocator's counters, as numbers and as the one line the text output prints.
+nlohmann::json allocator_stats() {
+  const cuda::AllocatorStats s = cuda::memory_stats();
+  return {{"allocated_bytes", s.allocated},      {"peak_bytes", s.peak_allocated}, {"cached_bytes", s.cached},
+          {"segments", s.segments},              {"allocations", s.allocations},
+          {"device_allocations", s.raw_allocations}, {"summary", cuda::format_stats(s)}};
+}
+
+// --selftest: a kernel, and a 1 MiB tensor there and back through the allocator, so the stats
+// show it working. Returns what happened, one line.
+std::string cuda_selftest() {
+  const double err = cuda::selftest_saxpy(1 << 20);
+  const Tensor host = full({1 << 18}, 1.5f);                     // 1 MiB of f32
+  const Tensor back = ops::to(ops::to(host, Device::cuda()), Device::cpu());
+  const bool same = to_vector<float>(back) == to_vector<float>(host);
+  return "saxpy max error " + std::to_string(err) + "; 1 MiB round trip " + (same ? "exact" : "WRONG");
+}
+#endif
+
+nlohmann::json collect(bool selftest) {
   nlohmann::json j;
   j["version"] = CJ_VERSION;
   j["git"] = CJ_GIT_REVISION;
@@ -71,7 +92,14 @@ nlohmann::json collect() {
                        {"memory_gib", d.total_memory / double(1 << 30)},
                        {"multiprocessors", d.multiprocessors}});
   cuda_none = q.why_none;
-  if (!q.devices.empty()) j["cuda_allocator"] = cuda::format_stats(cuda::memory_stats());
+  if (!q.devices.empty()) {
+    if (selftest) j["cuda_selftest"] = cuda_selftest();
+    j["cuda_allocator"] = allocator_stats();
+  } else {
+    j["cuda_allocator"] = {{"summary", "unused: no CUDA device"}};
+  }
+#else
+  (void)selftest;
 #endif
   j["devices"] = devices;
   if (!cuda_none.empty()) j["cuda_devices"] = cuda_none;
@@ -115,8 +143,9 @@ void print_text(const nlohmann::json& j) {
     std::cout << "\n";
   }
   if (j.contains("cuda_devices")) std::cout << "  cuda: " << j["cuda_devices"].get<std::string>() << "\n";
+  if (j.contains("cuda_selftest")) std::cout << "cuda selftest: " << j["cuda_selftest"].get<std::string>() << "\n";
   if (j.contains("cuda_allocator"))
-    std::cout << "cuda allocator: " << j["cuda_allocator"].get<std::string>() << "\n";
+    std::cout << "cuda allocator: " << j["cuda_allocator"]["summary"].get<std::string>() << "\n";
   std::cout << "dtypes:    ";
   for (const auto& d : j["dtypes"]) std::cout << d.get<std::string>() << " ";
   std::cout << "\nlibraries:\n";
@@ -131,9 +160,10 @@ void print_text(const nlohmann::json& j) {
 
 int run_info(const std::vector<std::string>& argv) {
   Args args("info", "Show the build, the compiled-in backends, visible devices, dtypes and library versions.");
-  args.flag("json", "print the same facts as one JSON object");
+  args.flag("json", "print the same facts as one JSON object")
+      .flag("selftest", "on a GPU: run a kernel and a 1 MiB round trip, then show the allocator's stats");
   if (!args.parse(argv)) return kExitOk;
-  auto j = collect();
+  auto j = collect(args.enabled("selftest"));
   if (args.enabled("json"))
     std::cout << j.dump(2) << "\n";
   else

@@ -22,6 +22,7 @@
 #include "tensor/error.hpp"
 #include "tensor/io/load.hpp"
 #include "tensor/io/pickle_writer.hpp"
+#include "tensor/ops/views.hpp"
 
 namespace cj::app {
 namespace {
@@ -108,6 +109,7 @@ int run_rollout(const std::vector<std::string>& argv) {
       .option("history", "T", "history frames T_h (default: from the checkpoint's config, else 6)")
       .option("prefix", "P", "key prefix of the predictor's tensors in the weights file (default: detected)")
       .option("batch", "B", "videos per inference batch", "32")
+      .device_option("the predictor runs (slot files are read and written on the CPU)")
       .flag("quiet", "no progress bar");
   if (!args.parse(argv)) return kExitOk;
   models::RolloutConfig config;
@@ -116,6 +118,7 @@ int run_rollout(const std::vector<std::string>& argv) {
   const long long batch = args.get_int("batch");
   if (batch < 1) throw UsageError("option '--batch' must be >= 1");
   if (!args.has("weights")) throw UsageError("option '--weights' is required");
+  const Device device = args.get_device();
 
   models::PredictorWeightsOptions wopt;
   if (args.has("heads")) wopt.heads = args.get_int("heads");
@@ -124,6 +127,7 @@ int run_rollout(const std::vector<std::string>& argv) {
   const std::string input = args.get("slots");
   CJ_CHECK(std::filesystem::is_regular_file(input), input, ": no such slot file");
   models::LoadedPredictor loaded = models::load_predictor(args.get("weights"), wopt);
+  loaded.model->to(device);
   const models::CjepaPredictorConfig& mc = loaded.model->config();
   config.frameskip = args.has("frameskip") ? args.get_int("frameskip") : loaded.frameskip.value_or(defaults.frameskip);
   config.validate(mc);
@@ -160,7 +164,8 @@ int run_rollout(const std::vector<std::string>& argv) {
     const std::size_t end = std::min(videos.size(), start + std::size_t(batch));
     std::vector<Tensor> inputs;
     for (std::size_t i = start; i < end; ++i) inputs.push_back(videos[i].slots);
-    const Tensor extended = models::rollout_slots(*loaded.model, cj::stack(inputs, 0), config);  // (B, target, S, D)
+    const Tensor extended =
+        ops::to(models::rollout_slots(*loaded.model, cj::stack(inputs, 0), config), Device::cpu());  // (B, target, S, D)
     for (std::size_t i = start; i < end; ++i)
       result.dicts[videos[i].split].arrays[videos[i].name] = cj::select(extended, 0, int64_t(i - start));
     bar.advance(static_cast<long long>(end - start));

@@ -48,6 +48,7 @@ int run_train_predictor(const std::vector<std::string>& argv) {
       .option("epochs", "N", "epochs (trainer.max_epochs)")
       .option("seed", "S", "seed: parameter init, data order, dropout, random masks")
       .option("max-steps", "N", "stop after this global step, with a checkpoint (cjepa.max_steps)")
+      .option("device", "D", "cpu (default), cuda or cuda:N: where the model trains (cjepa.device)")
       .option("checkpoint-every", "N", "checkpoint every N steps besides epoch ends (cjepa.checkpoint_every_n_steps)")
       .flag("resume", "continue bit-identically from <out>/last.safetensors")
       .flag("print-config", "print the resolved config as JSON and exit")
@@ -73,6 +74,7 @@ int run_train_predictor(const std::vector<std::string>& argv) {
   set("seed", "seed");
   set("max-steps", "cjepa.max_steps");
   set("checkpoint-every", "cjepa.checkpoint_every_n_steps");
+  set("device", "cjepa.device");
   if (args.has("precision")) {
     const std::string p = args.get("precision");
     if (p != "fp32" && p != "bf16") throw UsageError("option '--precision' must be fp32 or bf16, got '" + p + "'");

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "tensor/device.hpp"
 #include "tensor/error.hpp"
 
 namespace cj::app {
@@ -63,6 +64,7 @@ const std::vector<Field>& fields() {
       {"cjepa.max_steps", &C::max_steps},
       {"cjepa.val_batch_size", &C::val_batch_size},
       {"cjepa.progress", &C::progress},
+      {"cjepa.device", &C::device},
   };
   return table;
 }
@@ -211,6 +213,11 @@ void TrainerConfig::validate() const {
   CJ_CHECK(checkpoint_every_n_steps >= 0 && max_steps >= 0 && val_batch_size >= 0,
            "config: cjepa.checkpoint_every_n_steps, cjepa.max_steps and cjepa.val_batch_size must be >= 0");
   CJ_CHECK(!out_dir.empty(), "config key 'cjepa.out_dir' is empty");
+  try {
+    Device::parse(device);
+  } catch (const Error&) {
+    fail("config key 'cjepa.device' must be cpu, cuda or cuda:N, got '", device, "'");
+  }
   if (pusht())
     CJ_CHECK(!action_dir.empty() && !proprio_dir.empty(), "config: the Push-T variant (dataset_name '", dataset_name,
              "') needs action_dir and proprio_dir");

@@ -42,6 +42,7 @@ struct TrainerConfig {
   int64_t max_steps = 0;                   // stop (with a checkpoint) after this global step; 0: all epochs
   int64_t val_batch_size = 0;              // 0: batch_size
   bool progress = true;                    // progress bar on stderr
+  std::string device = "cpu";              // cpu | cuda | cuda:N: where the model trains (data stays on the CPU)
 
   bool pusht() const { return dataset_name.rfind("pusht", 0) == 0; }
   bool bf16() const;        // from precision (throws cj::Error for an unknown value)

@@ -47,6 +47,15 @@ Tensor random_masks(int64_t batch, int64_t slots, int64_t masked, Generator& gen
   return ops::to(from_vector(hidden, {batch, slots}), DType::b8);
 }
 
+// A CPU batch moved to where the model is (no copy when that is the CPU).
+Tensor on(const nn::Module& model, const Tensor& t) { return ops::to(t, model.device()); }
+data::PushTBatch on(const nn::Module& model, data::PushTBatch b) {
+  b.slots = on(model, b.slots);
+  b.proprio = on(model, b.proprio);
+  b.action = on(model, b.action);
+  return b;
+}
+
 // mean squared error of prediction (B, P, S, D) against the future slots of windows (B, T_h + P, S, D)
 double future_error(const Tensor& prediction, const Tensor& slots, int64_t history) {
   return nn::mse_loss(prediction, ops::narrow(slots, 1, history, slots.size(1) - history)).item();
@@ -76,16 +85,17 @@ class ClevrerTask : public PredictorTask {
   const char* variant() const override { return "clevrer"; }
 
   TaskLosses masked_forward(bool train, const std::vector<int64_t>& windows, Generator& mask_gen) override {
-    const Tensor slots = (train ? train_ : val_)->gather(windows);
+    const Tensor slots = on(*model_, (train ? train_ : val_)->gather(windows));
     const auto out = config_.mask == "random"
                          ? model_->forward_masked_per_sample(
-                               slots, random_masks(slots.size(0), config_.num_slots, config_.num_masked_slots, mask_gen))
+                               slots, on(*model_, random_masks(slots.size(0), config_.num_slots,
+                                                               config_.num_masked_slots, mask_gen)))
                          : model_->forward_masked(slots, fixed_mask_);
     return {out.loss, out.loss_future, out.loss_history, Tensor()};
   }
 
   double future_mse(const std::vector<int64_t>& val_windows) override {
-    const Tensor slots = val_->gather(val_windows);
+    const Tensor slots = on(*model_, val_->gather(val_windows));
     const Tensor history = ops::narrow(slots, 1, 0, config_.history_size);
     return future_error(model_->inference(history, config_.num_preds), slots, config_.history_size);
   }
@@ -137,17 +147,18 @@ class PushTTask : public PredictorTask {
   const char* variant() const override { return "pusht"; }
 
   TaskLosses masked_forward(bool train, const std::vector<int64_t>& windows, Generator& mask_gen) override {
-    const data::PushTBatch b = (train ? train_ : val_)->gather(windows);
+    const data::PushTBatch b = on(*model_, (train ? train_ : val_)->gather(windows));
     const auto out = config_.mask == "random"
                          ? model_->forward_masked_per_sample(
                                b.slots, b.proprio, b.action,
-                               random_masks(b.slots.size(0), config_.num_slots, config_.num_masked_slots, mask_gen))
+                               on(*model_, random_masks(b.slots.size(0), config_.num_slots, config_.num_masked_slots,
+                                                        mask_gen)))
                          : model_->forward_masked(b.slots, b.proprio, b.action, fixed_mask_);
     return {out.loss, out.loss_future, out.loss_history, out.loss_proprio};
   }
 
   double future_mse(const std::vector<int64_t>& val_windows) override {
-    const data::PushTBatch b = val_->gather(val_windows);
+    const data::PushTBatch b = on(*model_, val_->gather(val_windows));
     const int64_t t_h = config_.history_size;
     const Tensor pred = model_->inference(ops::narrow(b.slots, 1, 0, t_h), ops::narrow(b.proprio, 1, 0, t_h),
                                           ops::narrow(b.action, 1, 0, t_h), config_.num_preds);  // (B, P, S + 2, D)

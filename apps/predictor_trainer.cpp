@@ -37,6 +37,7 @@ const char* const kMetricsName = "metrics.jsonl";
 bool may_differ_on_resume(const std::string& key, const TrainerConfig& c) {
   return key == "cjepa.max_steps" || key == "cjepa.checkpoint_every_n_steps" || key == "cjepa.progress" ||
          key == "trainer.log_every_n_steps" || key == "cjepa.out_dir" || key == "cjepa.val_batch_size" ||
+         key == "cjepa.device" ||  // checkpoints are device-independent: resume onto any device
          (key == "trainer.max_epochs" && c.lr_schedule == "constant");  // cosine's length depends on it
 }
 
@@ -81,7 +82,12 @@ class Run {
     CJ_CHECK(!config_.bf16(), "train-predictor: bf16 mixed precision needs autograd/autocast.hpp (branch autocast), ",
              "which is not in this build; use --precision fp32 (trainer.precision=32)");
 #endif
+    const Device device = Device::parse(config_.device);
+    require_device(device);  // before the data is read: a missing GPU fails fast
     task_ = make_predictor_task(config_, gen_, log, need_train);
+    // Initialised on the CPU (the same weights on every device), then moved; the optimizer below
+    // is built over the moved parameters.
+    task_->model().to(device);
     if (need_train) {
       steps_per_epoch_ = task_->windows(true) / config_.batch_size;  // drop_last, as the reference's loader
       CJ_CHECK(steps_per_epoch_ > 0, "slot file ", config_.embedding_dir, ": ", task_->windows(true),
@@ -220,7 +226,7 @@ TrainResult train_predictor(const TrainerConfig& config, std::ostream& log, cons
   log << "training " << run.model().num_parameters() << " parameters, " << result.steps_per_epoch
       << " steps per epoch x " << config.max_epochs << " epochs, batch " << config.batch_size << ", masked slots "
       << config.num_masked_slots << " (" << config.mask << "), lr " << config.predictor_lr << " ("
-      << config.lr_schedule << "), " << (config.bf16() ? "bf16 autocast" : "fp32") << "\n";
+      << config.lr_schedule << "), " << (config.bf16() ? "bf16 autocast" : "fp32") << " on " << config.device << "\n";
 
   std::ofstream metrics(metrics_path, std::ios::app);
   CJ_CHECK(metrics.good(), "cannot write ", metrics_path.string());
@@ -273,7 +279,9 @@ TrainResult train_predictor(const TrainerConfig& config, std::ostream& log, cons
   result.end_step = std::max(end_step, result.start_step);
   if (result.end_step == result.total_steps) {
     const std::string weights = (out_dir / (config.output_model_name + "_predictor.safetensors")).string();
-    io::write_safetensors(weights, run.model().state_dict(), {{"config", config.to_json()}});
+    nn::StateDict on_cpu;  // files are device-independent
+    for (const auto& [name, t] : run.model().state_dict()) on_cpu[name] = ops::to(t, Device::cpu());
+    io::write_safetensors(weights, on_cpu, {{"config", config.to_json()}});
     log << "final weights: " << weights << "\n";
   }
   return result;

@@ -2,7 +2,7 @@
 // (14x14 patches + CLS = 197 tokens), in frames per second. bench/dinov2_reference.py times
 // transformers' Dinov2Model (SDPA) on the same input; bench/run_models.sh prints both with the ratio.
 //
-//   build/bin/bench_dinov2 [--batch=8] [--size=196] [--device=cpu|cuda] [--dtype=f32|bf16]
+//   build/bin/bench_dinov2 [--batch=8] [--size=196] [--device=cpu|cuda|cuda:N] [--dtype=f32|bf16]
 //                          [--iters=5] [--warmup=2] [--json=out.jsonl]
 #include <cstdio>
 #include <exception>
@@ -24,13 +24,18 @@ int main(int argc, char** argv) try {
   models::Dinov2Config config;  // ViT-S/14: dim 384, depth 12, 6 heads, MLP 1536, 37x37 position table
   models::Dinov2 model(config);
   model.eval();
-  const Tensor pixels = bench::filled({args.batch, 3, size, size}, 1);
+  model.to(bench::device_of(args));
+  const Tensor pixels = ops::to(bench::filled({args.batch, 3, size, size}, 1), bench::device_of(args));
   NoGradGuard no_grad;
-  auto forward = [&] { bench::with_dtype(args, [&] { (void)model.forward(pixels).last_hidden_state; }); };
+  auto forward = [&] {
+    bench::with_dtype(args, [&] { bench::wait_for(model.forward(pixels).last_hidden_state); });
+  };
+  bench::reset_peak_memory();
   const bench::Timing t = bench::time_calls(forward, args.warmup, args.iters);
   row.insert(row.end(), {{"frames_per_s", bench::number(double(args.batch) / t.median_s)},
                          {"ms_per_batch", bench::number(t.median_s * 1e3)},
                          {"min_ms_per_batch", bench::number(t.min_s * 1e3)}});
+  bench::add_peak_memory(args, row);
   bench::emit_result(args, row);
   return 0;
 } catch (const std::exception& e) {

@@ -3,7 +3,7 @@
 // train mode). bench/predictor_reference.py times the same step in PyTorch; bench/run_models.sh
 // prints both with the ratio.
 //
-//   build/bin/bench_predictor [--batch=32] [--device=cpu|cuda] [--dtype=f32|bf16] [--iters=5]
+//   build/bin/bench_predictor [--batch=32] [--device=cpu|cuda|cuda:N] [--dtype=f32|bf16] [--iters=5]
 //                             [--warmup=2] [--json=out.jsonl]
 #include <cstdio>
 #include <exception>
@@ -27,10 +27,12 @@ int main(int argc, char** argv) try {
   Generator gen(0);
   models::MaskedSlotPredictor model(config, gen);
   model.train();
+  model.to(bench::device_of(args));  // before the optimizer, though either order works (state follows)
   nn::AdamOptions adam;
   adam.lr = 5e-4;
   nn::AdamW optimizer(model.parameters(), adam);
-  const Tensor batch = bench::filled({args.batch, config.total_steps(), slots, config.dim}, 1);
+  const Tensor batch =
+      ops::to(bench::filled({args.batch, config.total_steps(), slots, config.dim}, 1), bench::device_of(args));
   const std::vector<int64_t> masked = models::fixed_mask_indices(slots, masked_slots);
 
   double last_loss = 0;
@@ -40,12 +42,14 @@ int main(int argc, char** argv) try {
     cj::backward(loss);
     optimizer.step();
     optimizer.zero_grad();
-    last_loss = loss.item<double>();
+    last_loss = loss.item<double>();  // reads back from the device: the step has finished
   };
+  bench::reset_peak_memory();
   const bench::Timing t = bench::time_calls(step, args.warmup, args.iters);
   row.insert(row.end(), {{"ms_per_step", bench::number(t.median_s * 1e3)},
                          {"min_ms_per_step", bench::number(t.min_s * 1e3)},
                          {"loss", bench::number(last_loss)}});
+  bench::add_peak_memory(args, row);
   bench::emit_result(args, row);
   return 0;
 } catch (const std::exception& e) {

@@ -16,6 +16,12 @@
 
 #include "tensor/cpu/gemm.hpp"
 #include "tensor/error.hpp"
+#include "tensor/ops/views.hpp"
+#include "tensor/storage.hpp"
+
+#ifdef CJ_WITH_CUDA  // the CUDA backend is linked (bench/CMakeLists.txt): its allocator's peak
+#include "cuda/allocator.hpp"
+#endif
 
 #ifdef CJ_BENCH_HAS_AUTOCAST  // set by bench/CMakeLists.txt when autograd/autocast.hpp exists
 #include "autograd/autocast.hpp"
@@ -24,7 +30,7 @@
 namespace cj::bench {
 
 struct ModelBenchArgs {
-  std::string device = "cpu";  // cpu | cuda
+  std::string device = "cpu";  // cpu | cuda | cuda:N
   std::string dtype = "f32";   // f32 | bf16 (bf16: autocast, as torch.autocast on the PyTorch side)
   int64_t batch = 0;           // 0: the program's default
   int warmup = 2;
@@ -63,7 +69,11 @@ inline ModelBenchArgs parse_model_bench_args(int argc, char** argv) {
     else if (key == "json") a.json = value;
     else a.extra[key] = value;
   }
-  CJ_CHECK(a.device == "cpu" || a.device == "cuda", "bench: --device must be cpu or cuda, got '", a.device, "'");
+  try {
+    Device::parse(a.device);
+  } catch (const Error&) {
+    fail("bench: --device must be cpu, cuda or cuda:N, got '", a.device, "'");
+  }
   CJ_CHECK(a.dtype == "f32" || a.dtype == "bf16", "bench: --dtype must be f32 or bf16, got '", a.dtype, "'");
   return a;
 }
@@ -101,16 +111,15 @@ inline void emit_result(const ModelBenchArgs& a, const std::vector<std::pair<std
 }
 inline std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
-// What keeps a flag combination from running here, or "" when it can run. Our CUDA backend runs
-// single ops, but nn::Module has no .to(device) yet, so no model can be moved to the GPU.
+inline Device device_of(const ModelBenchArgs& a) { return Device::parse(a.device); }
+
+// What keeps a flag combination from running here, or "" when it can run: a device this build or
+// machine lacks (the engine's one error saying which), bf16 without autocast.
 inline std::string unsupported_reason(const ModelBenchArgs& a) {
-  if (a.device == "cuda") {
-#ifdef CJ_WITH_CUDA
-    return "our CUDA backend runs single ops, but nn::Module has no .to(device) yet, so the model cannot be moved "
-           "to the GPU";
-#else
-    return "this build has no CUDA backend (configure with -DCJ_CUDA=ON), and nn::Module has no .to(device) yet";
-#endif
+  try {
+    require_device(device_of(a));
+  } catch (const Error& e) {
+    return e.what();
   }
 #ifndef CJ_BENCH_HAS_AUTOCAST
   if (a.dtype == "bf16") return "bf16 needs autograd/autocast.hpp (branch autocast), which this build lacks";
@@ -139,6 +148,19 @@ inline bool report_unsupported(const char* program, const ModelBenchArgs& a, Res
   return true;
 }
 
+// Waits until t has been computed: reading one element back to the CPU queues behind every kernel
+// (the backend runs one stream), so device timings cover the work, not just its launch.
+inline void wait_for(const Tensor& t) {
+  if (!t.is_cpu() && t.numel() > 0) (void)ops::to(ops::as_strided(t, {}, {}, t.offset()), Device::cpu());
+}
+
+// Resets / reads the CUDA allocator's peak (bytes handed out), as torch.cuda.max_memory_allocated.
+inline void reset_peak_memory() {
+#ifdef CJ_WITH_CUDA
+  cuda::cuda_allocator().reset_peak();
+#endif
+}
+
 // Runs body() under bf16 autocast when asked (and available).
 template <typename F>
 void with_dtype(const ModelBenchArgs& a, F&& body) {
@@ -152,6 +174,13 @@ inline std::string number(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
+}
+
+inline void add_peak_memory([[maybe_unused]] const ModelBenchArgs& a,
+                            [[maybe_unused]] std::vector<std::pair<std::string, std::string>>& row) {
+#ifdef CJ_WITH_CUDA
+  if (device_of(a).is_cuda()) row.push_back({"peak_mib", number(double(cuda::memory_stats().peak_allocated) / (1 << 20))});
+#endif
 }
 
 }  // namespace cj::bench

@@ -91,6 +91,8 @@ def table(path):
         ours_s = f"{readable(ours_v):>10s}" if ours_v else f"{'-':>10s}"
         ratio_s = f"{ratio:6.2f}" if ratio else f"{'-':>6s}"
         extra = f"  peak {r['peak_mib']:.0f} MiB" if r.get("peak_mib") else ""
+        if mine.get("peak_mib"):
+            extra += f" (ours {mine['peak_mib']:.0f} MiB)"
         print(f"{name:40s} {r['impl']:18s} {unit:>9s} {readable(theirs):>10s} {ours_s} {ratio_s}{extra}")
         if "error" in mine:
             print(f"{'':40s} ours: {mine['error']}")

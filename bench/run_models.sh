@@ -5,6 +5,7 @@
 # counts, so a burst of load on a shared machine hurts neither side alone), then one ratio table.
 #
 #   bench/run_models.sh [build-dir] [rounds] [extra flags for both sides, e.g. --batch=256 --device=cuda]
+#   MODELS=bench_dinov2 bench/run_models.sh ...   # only these of bench_predictor, bench_dinov2
 #
 # CPU: 2 threads each (OMP_NUM_THREADS / torch.set_num_threads). GPU session: pass --device=cuda and
 # --compile goes to the PyTorch side only (set TORCH_EXTRA=--compile).
@@ -21,6 +22,7 @@ torch_flags=("$@" ${TORCH_EXTRA:-})  # both sides take --key=value
 for ((r = 0; r < rounds; ++r)); do
   for pair in "bench_predictor predictor_reference.py" "bench_dinov2 dinov2_reference.py"; do
     read -r bin ref <<< "$pair"
+    [[ " ${MODELS:-bench_predictor bench_dinov2} " == *" $bin "* ]] || continue
     if [[ -x "$build/bin/$bin" ]]; then
       OMP_NUM_THREADS="$threads" "$build/bin/$bin" --json="$out" "$@" > /dev/null || true
     else

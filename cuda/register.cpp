@@ -9,6 +9,7 @@
 
 #include "cuda/allocator.hpp"
 #include "cuda/ops.hpp"
+#include "cuda/stream.hpp"
 #include "tensor/backend.hpp"
 #include "tensor/ops/linalg.hpp"
 #include "tensor/ops/views.hpp"
@@ -27,12 +28,20 @@ using Reduce = Tensor(const Tensor&, const Dims&, bool);
 using SoftmaxFwd = Tensor(const Tensor&, int64_t);
 using SoftmaxBack = Tensor(const Tensor&, const Tensor&, int64_t);
 
+// Module::to / require_device(cuda:N): a usable device here, and the one the backend runs on.
+void require_device_index(int index) {
+  require_device();
+  CJ_CHECK(index == 0, "cuda:", index, ": the CUDA backend runs on device 0 only for now (pick the GPU with ",
+           "CUDA_VISIBLE_DEVICES=", index, " and ask for cuda:0)");
+}
+
 #define CJ_REGISTER_CUDA(Sig, name, ops_fn, cuda_fn)                                            \
   static_assert(std::is_same_v<decltype(static_cast<Sig*>(&ops_fn)), Sig*>, "signature check"); \
   ::cj::backend::register_op<Sig>(DeviceType::cuda, name, &cuda_fn)
 
 void register_all() {
   register_allocator(DeviceType::cuda, &cuda_allocator());
+  register_device_check(DeviceType::cuda, &require_device_index);
 
   CJ_REGISTER_CUDA(decltype(ops::copy_), "copy_", ops::copy_, copy_);
   CJ_REGISTER_CUDA(decltype(ops::fill_), "fill_", ops::fill_, fill_);

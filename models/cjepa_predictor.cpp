@@ -6,6 +6,7 @@
 #include "autograd/ops.hpp"
 #include "tensor/error.hpp"
 #include "tensor/numpy_random.hpp"
+#include "tensor/ops/views.hpp"
 
 namespace cj::models {
 
@@ -73,6 +74,11 @@ void check_slot_shape(const char* op, const Tensor& x, int64_t dim, int64_t min_
   CJ_CHECK(is_floating(x.dtype()), op, ": slots must be floating point, got ", dtype_name(x.dtype()));
 }
 
+void check_device(const char* op, const char* what, const Tensor& x, Device model_device) {
+  CJ_CHECK(!x.defined() || x.device() == model_device, op, ": ", what, " are on ", x.device().str(),
+           " but the model is on ", model_device.str(), "; move them there first (ops::to)");
+}
+
 // history: (B, T, S, D), time_pe: (1, T + P, 1, D) -> tokens (B, T + P, S, D)
 Tensor MaskedSlotPredictor::build_tokens(const Tensor& history, const Tensor& time_pe, int64_t num_preds,
                                          const std::vector<int64_t>& masked_indices) {
@@ -85,8 +91,10 @@ Tensor MaskedSlotPredictor::build_tokens(const Tensor& history, const Tensor& ti
     is_masked[static_cast<std::size_t>(s)] = 1.f;
   }
   // (1, S, 1) bool, true where a history token (t >= 1) stays a query
-  const Tensor hidden =
-      masked_indices.empty() ? Tensor() : cj::gt(from_vector(is_masked, {1, slots, 1}), Scalar(0.5));
+  // (made on the CPU, moved to where the slots are)
+  const Tensor hidden = masked_indices.empty() ? Tensor()
+                                               : ops::to(cj::gt(from_vector(is_masked, {1, slots, 1}), Scalar(0.5)),
+                                                         history.device());
   return build_tokens_hidden(history, time_pe, num_preds, hidden);
 }
 
@@ -121,6 +129,7 @@ Tensor MaskedSlotPredictor::run_backbone(const Tensor& tokens) {
 // history: (B, T_h, S, D) -> (B, T_h + T_p, S, D)
 Tensor MaskedSlotPredictor::predict_masked(const Tensor& history, const std::vector<int64_t>& masked_indices) {
   check_slot_shape("MaskedSlotPredictor::predict_masked", history, config_.dim, config_.history, config_.history);
+  check_device("MaskedSlotPredictor::predict_masked", "slots", history, time_pos_embed.device());
   CJ_CHECK(static_cast<int64_t>(masked_indices.size()) <= history.shape()[2], "MaskedSlotPredictor: ",
            masked_indices.size(), " masked slots but only ", history.shape()[2], " slots");
   return run_backbone(build_tokens(history, time_pos_embed, config_.preds, masked_indices));
@@ -128,8 +137,9 @@ Tensor MaskedSlotPredictor::predict_masked(const Tensor& history, const std::vec
 
 Tensor masked_history_loss(const Tensor& predictions, const Tensor& targets, int64_t history,
                            const std::vector<int64_t>& masked_indices) {
-  if (masked_indices.empty()) return scalar_tensor(0.0, TensorOptions{predictions.dtype()});
-  const Tensor idx = from_vector(masked_indices, {static_cast<int64_t>(masked_indices.size())});
+  if (masked_indices.empty()) return scalar_tensor(0.0, TensorOptions{predictions.dtype(), predictions.device()});
+  const Tensor idx =
+      ops::to(from_vector(masked_indices, {static_cast<int64_t>(masked_indices.size())}), predictions.device());
   return nn::mse_loss(cj::index_select(cj::slice(predictions, 1, 0, history), 2, idx),
                       cj::index_select(cj::slice(detach(targets), 1, 0, history), 2, idx));
 }
@@ -167,6 +177,8 @@ int64_t hidden_per_row(const char* op, const Tensor& hidden, int64_t batch, int6
 Tensor MaskedSlotPredictor::predict_hidden(const Tensor& history, const Tensor& hidden) {
   const char* op = "MaskedSlotPredictor::predict_hidden";
   check_slot_shape(op, history, config_.dim, config_.history, config_.history);
+  check_device(op, "slots", history, time_pos_embed.device());
+  check_device(op, "hidden-slot masks", hidden, time_pos_embed.device());
   const int64_t masked = hidden_per_row(op, hidden, history.shape()[0], history.shape()[2]);
   return run_backbone(build_tokens_hidden(history, time_pos_embed, config_.preds,
                                           masked == 0 ? Tensor() : cj::unsqueeze(hidden, 2)));
@@ -176,7 +188,7 @@ Tensor hidden_history_loss(const char* op, const Tensor& predictions, const Tens
                            const Tensor& hidden) {
   const int64_t batch = predictions.shape()[0], slots = predictions.shape()[2], dim = predictions.shape()[3];
   const int64_t masked = hidden_per_row(op, hidden, batch, slots);
-  if (masked == 0) return scalar_tensor(0.0, TensorOptions{predictions.dtype()});
+  if (masked == 0) return scalar_tensor(0.0, TensorOptions{predictions.dtype(), predictions.device()});
   // sum(err^2 * hidden) / (B T_h M D): the mean over the hidden (b, s) pairs only
   const Tensor err = cj::sub(cj::slice(predictions, 1, 0, history), cj::slice(detach(targets), 1, 0, history));
   const Tensor weight = cj::unsqueeze(cj::unsqueeze(cj::to(hidden, predictions.dtype()), 1), 3);  // (B, 1, S, 1)
@@ -202,6 +214,7 @@ Tensor MaskedSlotPredictor::inference(const Tensor& history, int64_t num_preds) 
   CJ_CHECK(num_preds >= 1 && num_preds < t_tot, "MaskedSlotPredictor::inference: num_preds must lie in [1, ",
            t_tot - 1, "], got ", num_preds);
   check_slot_shape("MaskedSlotPredictor::inference", history, config_.dim, 1, t_tot - num_preds);
+  check_device("MaskedSlotPredictor::inference", "slots", history, time_pos_embed.device());
   NoGradGuard no_grad;
   const int64_t steps = history.shape()[1];
   // Shorter histories align to the end of the time table, as the reference's [-T_total:] slice.

@@ -56,6 +56,8 @@ std::vector<int64_t> fixed_mask_indices(int64_t n, int64_t m);
 
 // Throws unless x is (B, T, S, D) floating with D = dim, T in [min_t, max_t], B, S >= 1; `op` names the caller.
 void check_slot_shape(const char* op, const Tensor& x, int64_t dim, int64_t min_t, int64_t max_t);
+// Throws naming op and input unless x lives on the model's device (inputs are not moved silently).
+void check_device(const char* op, const char* what, const Tensor& x, Device model_device);
 
 // L_hist of spec §5.4: MSE over the masked tokens at every history step, t = 0 included (a 0 scalar
 // without masked tokens). predictions, targets: (B, >= T_h, N, D); targets are detached here.

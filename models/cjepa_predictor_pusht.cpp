@@ -104,7 +104,7 @@ PushTWorldModel::MaskedOutput PushTWorldModel::forward_masked_per_sample(const T
            ": per-sample mask must be (B, ", config_.object_slots, ") over the object slots, got ",
            hidden.defined() ? hidden.shape() : Shape{});
   // the proprio and action tokens: two never-hidden columns
-  const Tensor all_tokens = cj::cat({hidden, zeros({hidden.shape()[0], 2}, TensorOptions{DType::b8})}, 1);
+  const Tensor all_tokens = cj::cat({hidden, zeros({hidden.shape()[0], 2}, TensorOptions{DType::b8, hidden.device()})}, 1);
   return forward_with(op, slots, proprio, actions, [&](const Tensor& history) {
     const Tensor predictions = predictor->predict_hidden(history, all_tokens);
     return std::make_pair(predictions,
@@ -121,6 +121,10 @@ PushTWorldModel::MaskedOutput PushTWorldModel::forward_with(const char* op, cons
   const int64_t b = slots.shape()[0];
   check_series(op, "proprio", proprio, b, config_.proprio_dim, t_tot, t_tot);
   check_series(op, "actions", actions, b, config_.action_dim, t_h, t_tot);
+  const Device where = device();
+  check_device(op, "slots", slots, where);
+  check_device(op, "proprio", proprio, where);
+  check_device(op, "actions", actions, where);
 
   // The proprio embedding of every step: history rows are input tokens, future rows the L_proprio target.
   const Tensor proprio_embed = proprio_encoder->forward(nan_to_zero_f32(proprio));  // (B, T_h + T_p, D)

@@ -142,6 +142,8 @@ Dinov2Outputs Dinov2::forward(const Tensor& pixels, const Dinov2Request& request
   CJ_CHECK(request.keys_of_block >= 0 && request.keys_of_block <= config_.depth, "Dinov2: keys_of_block ",
            request.keys_of_block, " is not a block of this model (1..", config_.depth, ", or 0 for none)");
   const int64_t gh = h / p, gw = w / p;
+  CJ_CHECK(pixels.device() == patch_weight.device(), "Dinov2: pixels are on ", pixels.device().str(),
+           " but the model is on ", patch_weight.device().str(), "; move them there first (ops::to)");
 
   // (B, 1 + P, C): [CLS, patches] + positions; then (B, 1 + R + P, C) with the registers after CLS.
   Tensor x = cj::cat({cj::expand(cls_token, {b, 1, c}), embed_patches(cj::to(pixels, patch_weight.dtype()))}, 1);

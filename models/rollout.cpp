@@ -4,6 +4,7 @@
 
 #include "autograd/ops.hpp"
 #include "tensor/error.hpp"
+#include "tensor/ops/views.hpp"
 
 namespace cj::models {
 
@@ -29,16 +30,16 @@ Tensor rollout_slots(MaskedSlotPredictor& model, const Tensor& videos, const Rol
            "), the predictor's is ", mc.dim);
   CJ_CHECK(is_floating(videos.dtype()), "rollout: slots must be floating point, got ", dtype_name(videos.dtype()));
   NoGradGuard no_grad;
-  const Tensor observed = cj::to(videos, DType::f32);
+  const Tensor observed = ops::to(cj::to(videos, DType::f32), model.device());  // computed where the model is
   const int64_t fs = config.frameskip, t_h = mc.history, t_p = mc.preds;
   const int64_t new_frames = config.target_len - config.obs_frames;
   const int64_t per_chain = (new_frames + fs - 1) / fs;
 
   std::vector<Tensor> chains;  // per offset: (B, >= per_chain, S, D)
   for (int64_t offset = 0; offset < fs; ++offset) {
-    std::vector<int64_t> frames;
-    for (int64_t k = 0; k < t_h; ++k) frames.push_back(config.obs_frames - t_h * fs + offset + k * fs);
-    Tensor history = cj::index_select(observed, 1, from_vector(frames, {t_h}));  // (B, T_h, S, D)
+    // frames obs - T_h*fs + offset + k*fs for k < T_h: a strided slice, copied as the first history
+    const int64_t first = config.obs_frames - t_h * fs + offset;
+    Tensor history = cj::contiguous(cj::slice(observed, 1, first, first + (t_h - 1) * fs + 1, fs));  // (B, T_h, S, D)
     std::vector<Tensor> blocks;
     int64_t predicted = 0;
     while (predicted < per_chain) {

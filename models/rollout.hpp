@@ -20,7 +20,8 @@ struct RolloutConfig {
 };
 
 // videos: (B, obs_frames, S, D) floating -> (B, target_len, S, D) f32; the first obs_frames are the
-// input's, unchanged. Runs without gradients; put the model in eval mode first (dropout).
+// input's, unchanged. Runs on the model's device (videos may be anywhere) and returns the result
+// there. Runs without gradients; put the model in eval mode first (dropout).
 Tensor rollout_slots(MaskedSlotPredictor& model, const Tensor& videos, const RolloutConfig& config = {});
 
 }  // namespace cj::models

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tensor/io/safetensors.hpp"
+#include "tensor/ops/views.hpp"
 
 namespace cj::nn {
 
@@ -42,12 +43,14 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
                      const Generator& rng, const std::string& config, const GradScaler* scaler) {
   CJ_CHECK(step >= 0, "save_checkpoint: step must be >= 0, got ", step);
   CJ_CHECK(nlohmann::json::accept(config), "save_checkpoint: config is not valid JSON: ", config.substr(0, 200));
+  // Saved from CPU copies, so a file is the same whichever device trained it (and loads onto any).
   io::TensorMap tensors;
-  for (const auto& [name, t] : model.state_dict()) tensors[kModelPrefix + name] = t;
+  auto put = [&tensors](const std::string& key, const Tensor& t) { tensors[key] = ops::to(t, Device::cpu()); };
+  for (const auto& [name, t] : model.state_dict()) put(kModelPrefix + name, t);
   if (optimizer)
-    for (const auto& [key, t] : optimizer->state_dict()) tensors[kOptimPrefix + key] = t;
+    for (const auto& [key, t] : optimizer->state_dict()) put(kOptimPrefix + key, t);
   if (scaler)
-    for (const auto& [key, t] : scaler->state_dict()) tensors[kScalerPrefix + key] = t;
+    for (const auto& [key, t] : scaler->state_dict()) put(kScalerPrefix + key, t);
   nlohmann::json meta = {{"format", kFormat}, {"version", 1},          {"step", step},
                          {"rng_seed", rng.seed()}, {"rng_offset", rng.offset()}, {"has_optimizer", optimizer != nullptr}};
   io::write_safetensors(path, tensors, {{"checkpoint", meta.dump()}, {"config", config}});

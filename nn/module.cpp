@@ -136,6 +136,44 @@ LoadReport Module::load_state_dict(const StateDict& dict, bool strict) {
   return report;
 }
 
+Module& Module::to(Device device) { return convert(device, std::nullopt); }
+Module& Module::to(DType dtype) { return convert(std::nullopt, dtype); }
+Module& Module::to(Device device, DType dtype) { return convert(device, dtype); }
+
+Module& Module::convert(std::optional<Device> device, std::optional<DType> dtype) {
+  CJ_CHECK(!dtype || is_floating(*dtype), "Module::to: dtype must be floating (the cast applies to floating ",
+           "parameters and buffers), got ", dtype_name(*dtype));
+  if (device) require_device(*device);
+  // Cast first, then move: the cast runs where the data is, and the transfer carries the final dtype.
+  auto converted = [&](const Tensor& t) {
+    Tensor out = dtype && is_floating(t.dtype()) ? ops::to(t, *dtype) : t;
+    return device ? ops::to(out, *device) : out;
+  };
+  NamedTensors all;
+  collect("", true, true, false, all);
+  collect("", false, true, false, all);
+  std::vector<Tensor> done;  // a tensor registered under two names (shared weights) converts once
+  for (auto& [name, t] : all) {
+    if (!t.defined() || std::any_of(done.begin(), done.end(), [&](const Tensor& d) { return d.is_same(t); })) continue;
+    done.push_back(t);
+    Tensor moved = converted(t);
+    if (moved.is_same(t)) continue;
+    Tensor grad = t.grad();
+    t.set_data(moved);
+    if (grad.defined()) t.set_grad(converted(grad));
+  }
+  return *this;
+}
+
+Device Module::device() const {
+  NamedTensors all;
+  collect("", true, true, false, all);
+  collect("", false, true, false, all);
+  for (const auto& [_, t] : all)
+    if (t.defined()) return t.device();
+  return Device::cpu();
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& [_, child] : children_) child->train(on);

@@ -42,6 +42,19 @@ class Module : public std::enable_shared_from_this<Module> {
   // missing, unexpected and mismatched key. Non-strict: loads what matches and returns the report.
   LoadReport load_state_dict(const StateDict& dict, bool strict = true);
 
+  // Moves every parameter and buffer to `device` and/or casts the floating ones to `dtype`, IN
+  // PLACE (torch's `param.data = param.data.to(...)`): the handles a model keeps as members and
+  // an optimizer holds see the change; parameters stay leaves with their requires_grad, and a
+  // .grad moves with its parameter. Tensors already there are left alone (to(cpu) on a CPU model
+  // keeps every tensor's identity). Asking for a device this build or machine lacks throws one
+  // cj::Error saying which of the two. Optimizer state follows its parameter on the next step
+  // (nn/optim/optimizer.hpp), so an optimizer may be built before or after the move.
+  Module& to(Device device);
+  Module& to(DType dtype);
+  Module& to(Device device, DType dtype);
+  // Where the first parameter (else buffer) lives: cpu for a module without tensors.
+  Device device() const;
+
   void train(bool on = true);
   void eval() { train(false); }
   bool is_training() const { return training_; }
@@ -59,6 +72,7 @@ class Module : public std::enable_shared_from_this<Module> {
 
  private:
   void add_child(const std::string& name, std::shared_ptr<Module> m);
+  Module& convert(std::optional<Device> device, std::optional<DType> dtype);
   void collect(const std::string& prefix, bool params, bool recurse, bool persistent_only, NamedTensors& out) const;
 
   NamedTensors params_;

@@ -24,6 +24,7 @@ class CpuAllocator final : public Allocator {
 };
 
 Allocator* g_allocators[2] = {nullptr, nullptr};
+void (*g_device_checks[2])(int) = {nullptr, nullptr};
 
 }  // namespace
 
@@ -37,6 +38,16 @@ Allocator* allocator_for(DeviceType type) {
   Allocator* a = g_allocators[static_cast<int>(type)];
   CJ_CHECK(a != nullptr, "cuda tensors: this build has no CUDA backend (it is compiled when nvcc is found; configure with -DCJ_CUDA=ON to insist)");
   return a;
+}
+
+void register_device_check(DeviceType type, void (*check)(int device_index)) {
+  g_device_checks[static_cast<int>(type)] = check;
+}
+
+void require_device(Device device) {
+  if (device.is_cpu()) return;
+  allocator_for(device.type);  // the build has no backend for it: that error
+  if (auto check = g_device_checks[static_cast<int>(device.type)]) check(device.index);  // the machine has none
 }
 
 std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {

@@ -22,6 +22,12 @@ class Allocator {
 void register_allocator(DeviceType type, Allocator* allocator);
 Allocator* allocator_for(DeviceType type);  // throws cj::Error naming the device when none
 
+// Throws one cj::Error unless tensors can live on `device` here, saying which of the two is
+// missing: a backend in this build, or a usable device on this machine. The backend registers
+// the machine check (cuda/register.cpp); the CPU always passes.
+void require_device(Device device);
+void register_device_check(DeviceType type, void (*check)(int device_index));
+
 class Storage {
  public:
   // Fresh, uninitialised bytes from the device's allocator (64-byte aligned on the CPU).

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "tensor/dispatch.hpp"
+#include "tensor/ops/views.hpp"
 
 namespace cj {
 
@@ -103,6 +104,7 @@ double Tensor::at(const std::vector<int64_t>& index) const {
 template <typename T>
 T Tensor::item() const {
   CJ_CHECK(numel() == 1, "item: expected a one-element tensor, got shape ", shape());
+  if (!is_cpu()) return ops::to(*this, Device::cpu()).item<T>();  // a loss or metric read back from the device
   return cast_value<T>(at(std::vector<int64_t>(dim(), 0)));
 }
 template double Tensor::item<double>() const;
@@ -116,6 +118,20 @@ std::string Tensor::describe() const {
   std::ostringstream os;
   os << "Tensor" << shape() << " " << dtype_name(dtype()) << " " << device().str();
   return os.str();
+}
+
+void Tensor::set_data(const Tensor& src) const {
+  checked(impl_);
+  CJ_CHECK(src.defined(), "set_data: the new data is an undefined tensor (for ", describe(), ")");
+  CJ_CHECK(is_leaf(), "set_data: only a leaf's data can be replaced (", describe(), " was produced by an op)");
+  CJ_CHECK(!requires_grad() || is_floating(src.dtype()), "set_data: ", describe(),
+           " requires grad, so its new data must be floating, got ", dtype_name(src.dtype()));
+  const Impl& from = *src.impl_;
+  impl_->storage = from.storage;
+  impl_->dtype = from.dtype;
+  impl_->shape = from.shape;
+  impl_->strides = from.strides;
+  impl_->offset = from.offset;
 }
 
 // ---- autograd state ------------------------------------------------------------------------

@@ -85,6 +85,12 @@ class Tensor {
   double at(const std::vector<int64_t>& index) const;
 
   bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
+
+  // PyTorch's `t.data = src`: this handle and every copy of it (a module's member, an optimizer's
+  // list) now view src's storage, dtype, shape and strides, while the autograd identity stays
+  // (same leaf, same requires_grad, same .grad: the caller moves that). How nn::Module::to moves
+  // parameters in place. Only for leaves; a floating src when this tensor requires grad.
+  void set_data(const Tensor& src) const;
   std::string str() const;  // PyTorch-like printing: tensor([[1., 2.], ...], dtype=...)
   std::string describe() const;  // "Tensor[2, 3] float32 cpu"
 

@@ -66,6 +66,9 @@ TARGETS=(cj_test_cuda)
 for t in cjepa bench_cuda_ops cj_test_tensor cj_test_autograd cj_test_nn cj_test_apps; do
   cmake --build "$BUILD" --target help 2>/dev/null | grep -qw "$t" && TARGETS+=("$t")
 done
+for t in bench_dinov2 bench_predictor; do  # the whole-model benches, run below with --device=cuda
+  cmake --build "$BUILD" --target help 2>/dev/null | grep -qw "$t" && TARGETS+=("$t")
+done
 echo "targets: ${TARGETS[*]}"
 cmake --build "$BUILD" -j"$(nproc)" --target "${TARGETS[@]}"
 record build $?
@@ -107,6 +110,19 @@ if [ -x "$BUILD/bin/bench_cuda_ops" ]; then
 else
   echo "bench_cuda_ops not built: skipped"
   SUMMARY+=("skip  benchmarks (not built)")
+fi
+
+step "model benchmarks: DINOv2 forward (B=192, f32 and bf16) and predictor step (B=256) vs PyTorch, --device=cuda"
+if [ -x "$BUILD/bin/bench_dinov2" ] && [ -x "$BUILD/bin/bench_predictor" ]; then
+  MODELS=bench_dinov2 timeout 150 "$ROOT/bench/run_models.sh" "$BUILD" 1 --device=cuda --batch=192
+  record "run_models.sh dinov2 f32" $?
+  MODELS=bench_dinov2 timeout 150 "$ROOT/bench/run_models.sh" "$BUILD" 1 --device=cuda --batch=192 --dtype=bf16
+  record "run_models.sh dinov2 bf16" $?
+  MODELS=bench_predictor timeout 150 "$ROOT/bench/run_models.sh" "$BUILD" 1 --device=cuda --batch=256
+  record "run_models.sh predictor" $?
+else
+  echo "bench_dinov2 / bench_predictor not built: skipped"
+  SUMMARY+=("skip  model benchmarks (not built)")
 fi
 
 finish

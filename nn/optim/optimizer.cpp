@@ -119,6 +119,12 @@ void Optimizer::load_state_dict(const StateDict& dict) {
   state_ = std::move(loaded);
 }
 
+void Optimizer::follow_parameter(const Tensor& p, ParamState& state) {
+  for (auto& [name, t] : state)
+    if (is_floating(t.dtype()) && t.shape() == p.shape() && (t.device() != p.device() || t.dtype() != p.dtype()))
+      t = ops::to(ops::to(t, p.dtype()), p.device());
+}
+
 void scale_gradients(const std::vector<Tensor>& params, double factor) {
   for (const auto& p : params) {
     Tensor g = p.grad();

@@ -2,6 +2,9 @@
 // Optimizers with PyTorch's update rules and defaults (torch.optim.SGD, Adam, AdamW, single-tensor
 // CPU code path), over parameter groups that each carry their own lr and weight decay.
 //
+// Devices: state follows its parameter (see follow_parameter below); state_dict() returns the
+// state where it lives, so checkpoint writers copy it to the CPU.
+//
 // Updates run raw cj::ops kernels on the parameters' data and .grad: nothing is recorded for
 // autograd. A parameter whose .grad is undefined is skipped (its state does not advance), as torch.
 //
@@ -72,13 +75,22 @@ class Optimizer {
     for (auto& group : groups_)
       for (auto& p : group.params) {
         Tensor g = p.grad();
-        if (g.defined()) fn(p, g, group, state_[index]);
+        if (g.defined()) {
+          follow_parameter(p, state_[index]);
+          fn(p, g, group, state_[index]);
+        }
         ++index;
       }
   }
   const char* name_;
 
  private:
+  // The device rule: a state tensor shaped like its parameter (moments, momentum) is moved/cast
+  // to the parameter's device and dtype before each update, so nn::Module::to may run before or
+  // after the optimizer is built, and state loaded from a CPU checkpoint lands where the model is.
+  // Scalar counters ("step") stay on the CPU, where the update reads them.
+  static void follow_parameter(const Tensor& p, ParamState& state);
+
   std::vector<Group> groups_;
   std::map<std::size_t, ParamState> state_;
 };

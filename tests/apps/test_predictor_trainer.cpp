@@ -255,6 +255,12 @@ TEST(PredictorTrainer, BadInputIsOneClearError) {
   p = pusht_config(fresh_dir("bad").string());
   p.proprio_dim = 7;
   EXPECT_NE(error_of([&] { train_predictor(p, log); }).find("proprio dim is 4, expected 7"), std::string::npos);
+  c = small_config(fresh_dir("bad").string());
+  c.device = "gpu";
+  EXPECT_NE(error_of([&] { train_predictor(c, log); }).find("config key 'cjepa.device' must be cpu, cuda or cuda:N"),
+            std::string::npos);
+  c.device = "cuda";  // this test links no CUDA backend, whatever the build
+  EXPECT_NE(error_of([&] { train_predictor(c, log); }).find("this build has no CUDA backend"), std::string::npos);
 }
 
 TEST(PredictorTrainer, PushTVariantTrainsWithCosineAndResumesBitIdentically) {
