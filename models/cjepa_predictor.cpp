@@ -90,8 +90,7 @@ Tensor MaskedSlotPredictor::build_tokens(const Tensor& history, const Tensor& ti
              " given twice");
     is_masked[static_cast<std::size_t>(s)] = 1.f;
   }
-  // (1, S, 1) bool, true where a history token (t >= 1) stays a query
-  // (made on the CPU, moved to where the slots are)
+  // (1, S, 1) bool, true where a history token (t >= 1) stays a query; made here, moved to the slots
   const Tensor hidden = masked_indices.empty() ? Tensor()
                                                : ops::to(cj::gt(from_vector(is_masked, {1, slots, 1}), Scalar(0.5)),
                                                          history.device());

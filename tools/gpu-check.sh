@@ -101,17 +101,6 @@ else
   SUMMARY+=("skip  compute-sanitizer (not installed)")
 fi
 
-step "benchmarks: cjepa vs PyTorch, same card, TF32 off"
-if [ -x "$BUILD/bin/bench_cuda_ops" ]; then
-  "$BUILD/bin/bench_cuda_ops" --benchmark_out="$OUTDIR/bench_cuda_ops.json" --benchmark_out_format=json
-  record "bench_cuda_ops" $?
-  python3 "$ROOT/bench/torch_cuda_reference.py" --ours "$OUTDIR/bench_cuda_ops.json"
-  record "torch_cuda_reference.py" $?
-else
-  echo "bench_cuda_ops not built: skipped"
-  SUMMARY+=("skip  benchmarks (not built)")
-fi
-
 step "model benchmarks: DINOv2 forward (B=192, f32 and bf16) and predictor step (B=256) vs PyTorch, --device=cuda"
 if [ -x "$BUILD/bin/bench_dinov2" ] && [ -x "$BUILD/bin/bench_predictor" ]; then
   MODELS=bench_dinov2 timeout 150 "$ROOT/bench/run_models.sh" "$BUILD" 1 --device=cuda --batch=192
@@ -123,6 +112,17 @@ if [ -x "$BUILD/bin/bench_dinov2" ] && [ -x "$BUILD/bin/bench_predictor" ]; then
 else
   echo "bench_dinov2 / bench_predictor not built: skipped"
   SUMMARY+=("skip  model benchmarks (not built)")
+fi
+
+step "benchmarks: cjepa vs PyTorch, same card, TF32 off"
+if [ -x "$BUILD/bin/bench_cuda_ops" ]; then
+  "$BUILD/bin/bench_cuda_ops" --benchmark_out="$OUTDIR/bench_cuda_ops.json" --benchmark_out_format=json
+  record "bench_cuda_ops" $?
+  python3 "$ROOT/bench/torch_cuda_reference.py" --ours "$OUTDIR/bench_cuda_ops.json"
+  record "torch_cuda_reference.py" $?
+else
+  echo "bench_cuda_ops not built: skipped"
+  SUMMARY+=("skip  benchmarks (not built)")
 fi
 
 finish
