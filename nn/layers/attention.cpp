@@ -38,7 +38,8 @@ std::optional<Tensor> merge_masks(const std::optional<Tensor>& key_padding_mask,
   if (kpm->dtype() == DType::b8 && am->dtype() == DType::b8) return ops::logical_and(*kpm, *am);
   auto additive = [](const Tensor& m, DType dtype) {
     if (m.dtype() != DType::b8) return m;
-    return ops::masked_fill(zeros(m.shape(), dtype), ops::logical_not(m), -std::numeric_limits<double>::infinity());
+    return ops::masked_fill(zeros(m.shape(), {dtype, m.device()}), ops::logical_not(m),
+                            -std::numeric_limits<double>::infinity());
   };
   const DType dtype = kpm->dtype() != DType::b8 ? kpm->dtype() : am->dtype();
   return ops::add(additive(*kpm, dtype), additive(*am, dtype));
