@@ -78,6 +78,8 @@ if [ -x "$BUILD/bin/cjepa" ]; then
   step "cjepa info"
   "$BUILD/bin/cjepa" info
   record "cjepa info" $?
+  "$BUILD/bin/cjepa" info --selftest  # a kernel and a 1 MiB round trip, then the allocator's stats
+  record "cjepa info --selftest" $?
 fi
 
 step "CUDA tests (ctest -L cuda)"
