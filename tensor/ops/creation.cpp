@@ -83,7 +83,7 @@ Tensor tensor(std::initializer_list<float> values) {
 
 template <typename T>
 std::vector<T> to_vector(const Tensor& t) {
-  // A device tensor is read back first (the copy waits for the kernels that wrote it).
+  // A device tensor is copied to the host first (to(device) is a no-op for a CPU tensor).
   Tensor c = ops::contiguous(ops::to(ops::to(t, Device::cpu()), dtype_of<T>::value));
   const T* p = c.data<T>();
   return std::vector<T>(p, p + c.numel());
