@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tensor/backend.hpp"
 #include "tensor/cpu/elementwise_kernel.hpp"
 #include "tensor/ops/elementwise.hpp"
 
@@ -46,30 +47,70 @@ bool truthy(C v) {
 
 }  // namespace
 
-Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, kEq); }
-Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, kNe); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, kLt); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, kLe); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, kGt); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, kGe); }
-Tensor eq(const Tensor& a, Scalar b) { return compare("eq", a, b, kEq); }
-Tensor ne(const Tensor& a, Scalar b) { return compare("ne", a, b, kNe); }
-Tensor lt(const Tensor& a, Scalar b) { return compare("lt", a, b, kLt); }
-Tensor le(const Tensor& a, Scalar b) { return compare("le", a, b, kLe); }
-Tensor gt(const Tensor& a, Scalar b) { return compare("gt", a, b, kGt); }
-Tensor ge(const Tensor& a, Scalar b) { return compare("ge", a, b, kGe); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "eq", a, a, b);
+  return compare("eq", a, b, kEq);
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "ne", a, a, b);
+  return compare("ne", a, b, kNe);
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "lt", a, a, b);
+  return compare("lt", a, b, kLt);
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "le", a, a, b);
+  return compare("le", a, b, kLe);
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "gt", a, a, b);
+  return compare("gt", a, b, kGt);
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "ge", a, a, b);
+  return compare("ge", a, b, kGe);
+}
+Tensor eq(const Tensor& a, Scalar b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "eq.scalar", a, a, b);
+  return compare("eq", a, b, kEq);
+}
+Tensor ne(const Tensor& a, Scalar b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "ne.scalar", a, a, b);
+  return compare("ne", a, b, kNe);
+}
+Tensor lt(const Tensor& a, Scalar b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "lt.scalar", a, a, b);
+  return compare("lt", a, b, kLt);
+}
+Tensor le(const Tensor& a, Scalar b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "le.scalar", a, a, b);
+  return compare("le", a, b, kLe);
+}
+Tensor gt(const Tensor& a, Scalar b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "gt.scalar", a, a, b);
+  return compare("gt", a, b, kGt);
+}
+Tensor ge(const Tensor& a, Scalar b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "ge.scalar", a, a, b);
+  return compare("ge", a, b, kGe);
+}
 
 Tensor logical_and(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "logical_and", a, a, b);
   return compare("logical_and", a, b, [](auto x, auto y) { return truthy(x) && truthy(y); });
 }
 Tensor logical_or(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "logical_or", a, a, b);
   return compare("logical_or", a, b, [](auto x, auto y) { return truthy(x) || truthy(y); });
 }
 Tensor logical_xor(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "logical_xor", a, a, b);
   return compare("logical_xor", a, b, [](auto x, auto y) { return truthy(x) != truthy(y); });
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(decltype(where), "where", cond, cond, a, b);
   for (const Tensor* t : {&cond, &a, &b}) cpu::check_cpu("where", *t);
   CJ_CHECK(cond.dtype() == DType::b8, "where: condition must be a bool tensor, got ", cond.describe());
   Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");

@@ -1,5 +1,7 @@
 #include "tensor/ops/index_common.hpp"
 
+#include <string>
+
 #include "tensor/ops/views.hpp"
 
 namespace cj::ops::detail {
@@ -19,6 +21,20 @@ Tensor index_as_i64(const Tensor& index, const char* op) {
 void fail_index_out_of_range(const char* op, int64_t i, int64_t dim, int64_t size) {
   if (size == 0) fail(op, ": index ", i, " is out of range for dim ", dim, " of size 0 (no valid index)");
   fail(op, ": index ", i, " is out of range for dim ", dim, " of size ", size, " (expected 0..", size - 1, ")");
+}
+
+void check_index_fits(const Tensor& index, const Tensor& bound, int64_t skip_dim, const char* op, const char* name) {
+  CJ_CHECK(index.dim() == bound.dim(), op, ": index has ", index.dim(), " dims, ", name, " has ", bound.dim(),
+           " (expected equal)");
+  for (int64_t d = 0; d < index.dim(); ++d)
+    CJ_CHECK(d == skip_dim || index.size(d) <= bound.size(d), op, ": index shape ", index.shape(),
+             " must not exceed ", name, " shape ", bound.shape(), skip_dim >= 0 ? " outside dim " : "",
+             skip_dim >= 0 ? std::to_string(skip_dim) : "", " (dim ", d, ": ", index.size(d), " > ", bound.size(d), ")");
+}
+
+void check_same_dtype(const Tensor& x, const Tensor& src, const char* op) {
+  CJ_CHECK(x.dtype() == src.dtype(), op, ": src dtype ", dtype_name(src.dtype()), " must equal x dtype ",
+           dtype_name(x.dtype()));
 }
 
 Shape byte_strides(const Tensor& t) {

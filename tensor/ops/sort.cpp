@@ -16,6 +16,7 @@
 #include "tensor/dispatch.hpp"
 #include "tensor/ops/index.hpp"
 #include "tensor/ops/index_common.hpp"
+#include "tensor/ops/order_rules.hpp"
 #include "tensor/ops/views.hpp"
 
 namespace cj::ops {
@@ -27,18 +28,7 @@ template <typename K>
 struct LineOrder {
   const K* keys;
   bool descending;
-  bool operator()(int64_t a, int64_t b) const {
-    const K x = keys[a], y = keys[b];
-    if constexpr (std::is_floating_point_v<K>) {
-      const bool x_nan = std::isnan(x), y_nan = std::isnan(y);
-      if (x_nan || y_nan) {
-        if (x_nan && y_nan) return a < b;
-        return descending ? x_nan : y_nan;
-      }
-    }
-    if (x != y) return descending ? y < x : x < y;
-    return a < b;
-  }
+  bool operator()(int64_t a, int64_t b) const { return order::before(keys[a], a, keys[b], b, descending); }
 };
 
 // For every line of x along dim, writes the line's first k positions in LineOrder to `indices` and
