@@ -7,38 +7,13 @@
 #include <optional>
 #include <vector>
 
+#include "cuda/index_checks.hpp"
+#include "tensor/cpu/elementwise_kernel.hpp"
 #include "tensor/ops.hpp"
-#include "tensor/ops/index_common.hpp"
 
 namespace cj::composite {
 
 using ops::Dims;
-namespace detail = ::cj::ops::detail;
-
-inline Tensor to_host(const Tensor& t) { return ops::to(t, Device::cpu()); }
-
-inline void check_same_device(const Tensor& a, const Tensor& b, const char* op, const char* what) {
-  CJ_CHECK(b.defined(), op, ": ", what, " is an undefined tensor");
-  CJ_CHECK(a.device() == b.device(), op, ": ", what, " is on ", b.device().str(), " but x is on ", a.device().str());
-}
-
-// An index tensor as int64 on its device (int32 converted); other dtypes throw naming op.
-inline Tensor index_as_i64(const Tensor& index, const char* op) {
-  CJ_CHECK(index.defined(), op, ": index is an undefined tensor");
-  CJ_CHECK(index.dtype() == DType::i64 || index.dtype() == DType::i32, op,
-           ": index tensors must be int64 or int32, got ", dtype_name(index.dtype()));
-  return ops::to(index, DType::i64);
-}
-
-// Throws the CPU op's message for the first index outside [0, size) in row-major order. Reads back
-// only the index's min and max unless one is out of range.
-inline void check_index_range(const Tensor& index_i64, int64_t size, const char* op, int64_t dim) {
-  if (index_i64.numel() == 0) return;
-  const int64_t lo = to_host(ops::amin(index_i64)).item<int64_t>();
-  const int64_t hi = to_host(ops::amax(index_i64)).item<int64_t>();
-  if (lo >= 0 && hi < size) return;
-  for (int64_t v : to_vector<int64_t>(to_host(index_i64))) detail::check_index(v, size, op, dim);
-}
 
 // A 1-D (or 0-d) index viewed as `shape`: stride 0 everywhere but along dim.
 inline Tensor index_along_dim(const Tensor& index_i64, const Shape& shape, int64_t dim, const char* op) {
@@ -71,14 +46,9 @@ inline Tensor index_add(const Tensor& x_in, int64_t dim, const Tensor& index, co
   detail::check_same_dtype(x_in, src_in, op);
   Tensor x = detail::as_at_least_1d(x_in), src = detail::as_at_least_1d(src_in);
   dim = wrap_dim(dim, x_in.dim(), op);
-  CJ_CHECK(src.dim() == x.dim(), op, ": src has ", src_in.dim(), " dims, x has ", x_in.dim(), " (expected equal)");
-  for (int64_t d = 0; d < x.dim(); ++d) {
-    const int64_t want = d == dim ? index.numel() : x.size(d);
-    CJ_CHECK(src.size(d) == want, op, ": src shape ", src_in.shape(), " does not match x shape ", x_in.shape(),
-             " with ", index.numel(), " indices along dim ", dim, " (dim ", d, ": expected ", want, ", got ",
-             src.size(d), ")");
-  }
+  detail::check_index_add_shapes(x_in, src_in, dim, index.numel(), op);
   Tensor idx = index_as_i64(index, op);
+  check_index_range(idx, x.size(dim), op, dim);
   Tensor out = ops::scatter_add(x, dim, index_along_dim(idx, src.shape(), dim, op), src);
   return x_in.dim() == 0 ? ops::reshape(out, {}) : out;
 }
@@ -200,20 +170,9 @@ inline Tensor any(const Tensor& x) { return ops::ne(ops::sum(ops::ne(x, 0)), 0);
 
 // ---- in place: the result is computed out of place, then copied in (so overlapping operands read
 // their old values), after the CPU op's checks on the destination.
-inline bool can_cast(DType from, DType to) {
-  if (is_floating(from) && !is_floating(to)) return false;
-  return from == DType::b8 || to != DType::b8;
-}
-
 inline void check_inplace(const char* op, const Tensor& self, const Shape& other_shape, DType result) {
   CJ_CHECK(self.defined(), op, ": got an undefined tensor");
-  Shape b = broadcast_shapes(self.shape(), other_shape, op);
-  CJ_CHECK(b == self.shape(), op, ": output with shape ", self.shape(), " doesn't match the broadcast shape ", b);
-  CJ_CHECK(can_cast(result, self.dtype()), op, ": result type ", dtype_name(result),
-           " can't be cast to the destination type ", dtype_name(self.dtype()));
-  for (int64_t d = 0; d < self.dim(); ++d)
-    CJ_CHECK(self.stride(d) != 0 || self.size(d) <= 1, op, ": destination ", self.describe(), " with strides ",
-             self.strides(), " has elements that share memory (an expanded tensor); clone it first");
+  cpu::check_inplace_destination(op, self, other_shape, result);  // device-agnostic despite its namespace
 }
 
 inline void assign(const Tensor& self, const Tensor& result) {

@@ -2,7 +2,7 @@
 // stride along dim taken out of the offset calculator and added as index * stride (the CPU
 // kernels' trick). Index bounds are checked on the host first (cuda/composite.hpp), with the CPU
 // op's message; the kernels skip an out-of-range index rather than touch memory outside.
-#include "cuda/composite.hpp"
+#include "cuda/index_checks.hpp"
 #include "cuda/launch.cuh"
 #include "cuda/ops.hpp"
 #include "tensor/dispatch.hpp"

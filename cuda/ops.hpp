@@ -158,6 +158,16 @@ void add_scalar_(const Tensor& self, Scalar other);
 void mul_scalar_(const Tensor& self, Scalar other);
 void clamp_(const Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max);
 
+// ---- convolutions and interpolate (host_fallback.cpp): patch-embedding convolutions run as a GEMM
+// on the GPU (cuda/conv_patchify.hpp); the rest go through the CPU op for now ---------------------
+Tensor conv2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p);
+ops::ConvGrads conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, bool has_bias, const Conv2dParams& p);
+Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p);
+ops::ConvGrads conv_transpose2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, bool has_bias,
+                                         const Conv2dParams& p);
+Tensor interpolate(const Tensor& x, const InterpolateParams& p);
+Tensor interpolate_backward(const Tensor& gy, const Shape& input_shape, const InterpolateParams& p);
+
 // ---- helpers shared by the op files ---------------------------------------------------------------
 // PyTorch's promotion (category first, then width; a Scalar only raises the category).
 DType promote_types(DType a, DType b);

@@ -156,6 +156,16 @@ void register_all() {
   CJ_REGISTER_CUDA(InplaceScalar, "mul_.scalar", ops::mul_, mul_scalar_);
   CJ_REGISTER_CUDA(decltype(ops::clamp_), "clamp_", ops::clamp_, clamp_);
 
+  // host_fallback.cpp
+  CJ_REGISTER_CUDA(decltype(ops::conv2d), "conv2d", ops::conv2d, conv2d);
+  CJ_REGISTER_CUDA(decltype(ops::conv2d_backward), "conv2d_backward", ops::conv2d_backward, conv2d_backward);
+  CJ_REGISTER_CUDA(decltype(ops::conv_transpose2d), "conv_transpose2d", ops::conv_transpose2d, conv_transpose2d);
+  CJ_REGISTER_CUDA(decltype(ops::conv_transpose2d_backward), "conv_transpose2d_backward",
+                   ops::conv_transpose2d_backward, conv_transpose2d_backward);
+  CJ_REGISTER_CUDA(decltype(ops::interpolate), "interpolate", ops::interpolate, interpolate);
+  CJ_REGISTER_CUDA(decltype(ops::interpolate_backward), "interpolate_backward", ops::interpolate_backward,
+                   interpolate_backward);
+
   CJ_REGISTER_CUDA(decltype(ops::scaled_dot_product_attention), "scaled_dot_product_attention",
                    ops::scaled_dot_product_attention, scaled_dot_product_attention);
   CJ_REGISTER_CUDA(decltype(ops::scaled_dot_product_attention_backward), "scaled_dot_product_attention_backward",

@@ -97,10 +97,7 @@ std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending) {
 // x: (..., n, ...) -> (values, int64 indices) of (..., k, ...): the k largest (or smallest) along dim.
 std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool /*sorted*/) {
   check_cuda("topk", x);
-  CJ_CHECK(x.dtype() != DType::b8, "topk: bool tensors are not supported (as in torch); convert to an integer dtype");
-  dim = wrap_dim(dim, x.dim(), "topk");
-  const int64_t n = x.dim() == 0 ? 1 : x.size(dim);
-  CJ_CHECK(k >= 0 && k <= n, "topk: k = ", k, " is out of range for dim ", dim, " of size ", n, " (expected 0..", n, ")");
+  dim = ops::detail::check_topk_args(x, k, dim);
   return first_k_along(x, dim, x.dim() == 0 ? 1 : k, largest, "topk");
 }
 

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "tensor/dispatch.hpp"
+#include "tensor/ops/views.hpp"
 
 namespace cj {
 
@@ -103,6 +104,7 @@ double Tensor::at(const std::vector<int64_t>& index) const {
 template <typename T>
 T Tensor::item() const {
   CJ_CHECK(numel() == 1, "item: expected a one-element tensor, got shape ", shape());
+  if (!is_cpu()) return ops::to(*this, Device::cpu()).item<T>();  // a device scalar: one copy to the host
   return cast_value<T>(at(std::vector<int64_t>(dim(), 0)));
 }
 template double Tensor::item<double>() const;

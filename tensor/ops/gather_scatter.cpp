@@ -199,13 +199,7 @@ Tensor index_add(const Tensor& x_in, int64_t dim, const Tensor& index, const Ten
   Tensor x = detail::as_at_least_1d(x_in);
   Tensor src = detail::as_at_least_1d(src_in);
   dim = wrap_dim(dim, x_in.dim(), op);
-  CJ_CHECK(src.dim() == x.dim(), op, ": src has ", src_in.dim(), " dims, x has ", x_in.dim(), " (expected equal)");
-  for (int64_t d = 0; d < x.dim(); ++d) {
-    const int64_t want = d == dim ? index.numel() : x.size(d);
-    CJ_CHECK(src.size(d) == want, op, ": src shape ", src_in.shape(), " does not match x shape ", x_in.shape(),
-             " with ", index.numel(), " indices along dim ", dim, " (dim ", d, ": expected ", want, ", got ",
-             src.size(d), ")");
-  }
+  detail::check_index_add_shapes(x_in, src_in, dim, index.numel(), op);
   Tensor out = clone(x);
   scatter_into(out, dim, index_along_dim(index, src.shape(), dim, op), src, /*accumulate=*/true, op);
   return x_in.dim() == 0 ? reshape(out, {}) : out;

@@ -37,6 +37,24 @@ void check_same_dtype(const Tensor& x, const Tensor& src, const char* op) {
            dtype_name(x.dtype()));
 }
 
+void check_index_add_shapes(const Tensor& x_in, const Tensor& src_in, int64_t dim, int64_t n, const char* op) {
+  Tensor x = as_at_least_1d(x_in), src = as_at_least_1d(src_in);
+  CJ_CHECK(src.dim() == x.dim(), op, ": src has ", src_in.dim(), " dims, x has ", x_in.dim(), " (expected equal)");
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    const int64_t want = d == dim ? n : x.size(d);
+    CJ_CHECK(src.size(d) == want, op, ": src shape ", src_in.shape(), " does not match x shape ", x_in.shape(),
+             " with ", n, " indices along dim ", dim, " (dim ", d, ": expected ", want, ", got ", src.size(d), ")");
+  }
+}
+
+int64_t check_topk_args(const Tensor& x, int64_t k, int64_t dim) {
+  CJ_CHECK(x.dtype() != DType::b8, "topk: bool tensors are not supported (as in torch); convert to an integer dtype");
+  dim = wrap_dim(dim, x.dim(), "topk");
+  const int64_t n = x.dim() == 0 ? 1 : x.size(dim);
+  CJ_CHECK(k >= 0 && k <= n, "topk: k = ", k, " is out of range for dim ", dim, " of size ", n, " (expected 0..", n, ")");
+  return dim;
+}
+
 Shape byte_strides(const Tensor& t) {
   Shape s = t.strides();
   for (auto& v : s) v *= static_cast<int64_t>(t.element_size());

@@ -28,6 +28,12 @@ void check_index_fits(const Tensor& index, const Tensor& bound, int64_t skip_dim
 // Throws unless src has x's dtype (scatter, index_add).
 void check_same_dtype(const Tensor& x, const Tensor& src, const char* op);
 
+// index_add's shapes: src has x's ndim and x's sizes except n (the index count) along dim (wrapped).
+void check_index_add_shapes(const Tensor& x, const Tensor& src, int64_t dim, int64_t n, const char* op);
+
+// topk's arguments (not bool, 0 <= k <= size along dim); returns dim wrapped.
+int64_t check_topk_args(const Tensor& x, int64_t k, int64_t dim);
+
 // The view's element strides times the element size.
 Shape byte_strides(const Tensor& t);
 

@@ -100,10 +100,7 @@ Tensor argsort(const Tensor& x, int64_t dim, bool descending) { return sort(x, d
 std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted) {
   CJ_FORWARD_TO_DEVICE(decltype(topk), "topk", x, x, k, dim, largest, sorted);
   detail::check_cpu(x, "topk", "x");
-  CJ_CHECK(x.dtype() != DType::b8, "topk: bool tensors are not supported (as in torch); convert to an integer dtype");
-  dim = wrap_dim(dim, x.dim(), "topk");
-  const int64_t n = x.dim() == 0 ? 1 : x.size(dim);
-  CJ_CHECK(k >= 0 && k <= n, "topk: k = ", k, " is out of range for dim ", dim, " of size ", n, " (expected 0..", n, ")");
+  dim = detail::check_topk_args(x, k, dim);
   // torch returns the scalar itself for a 0-d input, for k = 0 as well.
   return first_k_along(x, dim, x.dim() == 0 ? 1 : k, largest, "topk");
 }

@@ -131,3 +131,14 @@ TEST(CudaPointwise, ErrorsAreTheCpuOnes) {
   EXPECT_THROW(ops::where(i, i, i), Error);  // condition must be bool
   EXPECT_THROW(ops::eq(i, to_gpu(ones({4}))), Error);  // shapes do not broadcast
 }
+
+TEST(CudaPointwise, KeyPaddingMaskItemAndToVectorWorkOnDeviceTensors) {
+  CJ_REQUIRE_GPU();
+  Tensor pad = from_vector<float>({0, 1, 1, 0}, {2, 2});
+  Tensor m = ops::gt(pad, 0.5f);
+  expect_op_matches_cpu("key_padding_to_attn_mask",
+                        [](const std::vector<Tensor>& t) { return ops::key_padding_to_attn_mask(t[0]); }, {m}, 0);
+  Tensor g = to_gpu(from_vector<float>({1.5f, -2.f}, {2}));
+  EXPECT_EQ(ops::amax(g).item<double>(), 1.5);  // item() copies a device scalar to the host
+  EXPECT_EQ(to_vector<float>(g), (std::vector<float>{1.5f, -2.f}));
+}

@@ -2,6 +2,7 @@
 // Its code is device-agnostic, so here it runs on CPU tensors and must agree with the CPU ops (and
 // raise their errors): what the GPU then adds is only the kernels it calls, tested in tests/cuda.
 #include "cuda/composite.hpp"
+#include "cuda/conv_patchify.hpp"
 
 #include <cmath>
 
@@ -150,4 +151,42 @@ TEST(CudaComposite, InPlaceChecksAreTheCpuOnes) {
   composite::assign(self, from_vector<float>({1.5f, 2.25f, 3.f}, {3}));
   EXPECT_GT(self.version(), before);
   EXPECT_EQ(to_vector<float>(self), (std::vector<float>{1.5f, 2.25f, 3.f}));
+}
+
+TEST(CudaComposite, PatchifyConvolutionMatchesConv2dForwardAndBackward) {
+  struct Case {
+    Shape x, w;
+    bool bias;
+  };
+  // DINOv2-like (14x14 stride 14, with pixels left over), a 1x1 conv, a non-square patch
+  for (const Case& c : {Case{{2, 3, 30, 29}, {5, 3, 14, 14}, true}, Case{{2, 4, 1, 7}, {6, 4, 1, 1}, false},
+                        Case{{1, 2, 6, 9}, {3, 2, 2, 3}, true}}) {
+    SCOPED_TRACE(::testing::PrintToString(c.x));
+    Tensor x = ops::div(sample(c.x, DType::f32, 1), 4), w = ops::div(sample(c.w, DType::f32, 2), 4);
+    std::optional<Tensor> b;
+    if (c.bias) b = sample({c.w[0]}, DType::f32, 3);
+    Conv2dParams p;
+    p.stride_h = c.w[2], p.stride_w = c.w[3];
+    ASSERT_TRUE(composite::is_patchify_conv(x, w, b, p));
+    Tensor want = ops::conv2d(x, w, b, p);
+    expect_close(composite::patchify_conv2d(x, w, b), want, 1e-5, "forward");
+    Tensor gy = ops::div(sample(want.shape(), DType::f32, 4), 4);
+    ops::ConvGrads got = composite::patchify_conv2d_backward(gy, x, w, c.bias);
+    ops::ConvGrads ref = ops::conv2d_backward(gy, x, w, c.bias, p);
+    expect_close(got.gx, ref.gx, 1e-5, "gx");
+    expect_close(got.gw, ref.gw, 1e-5, "gw");
+    if (c.bias) expect_close(got.gb, ref.gb, 1e-5, "gb");
+  }
+  // what is not a patch product takes the general path
+  Tensor x = sample({1, 3, 8, 8}, DType::f32, 5), w = sample({4, 3, 3, 3}, DType::f32, 6);
+  Conv2dParams p;
+  EXPECT_FALSE(composite::is_patchify_conv(x, w, std::nullopt, p));  // stride 1 with a 3x3 kernel
+  p.stride_h = p.stride_w = 3;
+  EXPECT_TRUE(composite::is_patchify_conv(x, w, std::nullopt, p));
+  p.pad_h = 1;
+  EXPECT_FALSE(composite::is_patchify_conv(x, w, std::nullopt, p));
+  p.pad_h = 0;
+  p.groups = 3;
+  EXPECT_FALSE(composite::is_patchify_conv(x, w, std::nullopt, p));
+  EXPECT_FALSE(composite::is_patchify_conv(x, ops::to(w, DType::f64), std::nullopt, Conv2dParams{3, 3}));
 }

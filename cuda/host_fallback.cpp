@@ -1,0 +1,59 @@
+// The ops without a CUDA kernel yet: interpolate and the general convolutions. Each copies its
+// inputs to the host, runs the CPU op (with all its checks) and copies the results back: correct
+// and slow, so the models run on the GPU while the kernels (cuDNN for convolutions) are written.
+// Patch-embedding convolutions take the GEMM path of cuda/conv_patchify.hpp instead.
+#include "cuda/conv_patchify.hpp"
+#include "cuda/ops.hpp"
+
+namespace cj::cuda {
+
+namespace {
+
+Tensor host(const Tensor& t) { return ops::to(t, Device::cpu()); }
+std::optional<Tensor> host(const std::optional<Tensor>& t) {
+  return t && t->defined() ? std::optional<Tensor>(host(*t)) : t;
+}
+Tensor back(const Tensor& t, const Device& device) { return t.defined() ? ops::to(t, device) : t; }
+ops::ConvGrads back(const ops::ConvGrads& g, const Device& device) {
+  return {back(g.gx, device), back(g.gw, device), back(g.gb, device)};
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p) {
+  check_cuda("conv2d", x);
+  if (composite::is_patchify_conv(x, w, b, p) && w.is_cuda() && (!b || b->is_cuda()))
+    return composite::patchify_conv2d(x, w, b);
+  return back(ops::conv2d(host(x), host(w), host(b), p), x.device());
+}
+
+ops::ConvGrads conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, bool has_bias,
+                               const Conv2dParams& p) {
+  check_cuda("conv2d_backward", gy);
+  if (composite::is_patchify_conv(x, w, std::nullopt, p) && x.is_cuda() && w.is_cuda())
+    return composite::patchify_conv2d_backward(gy, x, w, has_bias);
+  return back(ops::conv2d_backward(host(gy), host(x), host(w), has_bias, p), gy.device());
+}
+
+Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p) {
+  check_cuda("conv_transpose2d", x);
+  return back(ops::conv_transpose2d(host(x), host(w), host(b), p), x.device());
+}
+
+ops::ConvGrads conv_transpose2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, bool has_bias,
+                                         const Conv2dParams& p) {
+  check_cuda("conv_transpose2d_backward", gy);
+  return back(ops::conv_transpose2d_backward(host(gy), host(x), host(w), has_bias, p), gy.device());
+}
+
+Tensor interpolate(const Tensor& x, const InterpolateParams& p) {
+  check_cuda("interpolate", x);
+  return back(ops::interpolate(host(x), p), x.device());
+}
+
+Tensor interpolate_backward(const Tensor& gy, const Shape& input_shape, const InterpolateParams& p) {
+  check_cuda("interpolate_backward", gy);
+  return back(ops::interpolate_backward(host(gy), input_shape, p), gy.device());
+}
+
+}  // namespace cj::cuda
