@@ -22,15 +22,21 @@ __device__ __forceinline__ bool slot_before(K x, int a, K y, int b, bool descend
   return order::before(x, a, y, b, descending);
 }
 
+// Shared memory of a block sorting `padded` slots: the positions, then the keys 16-byte aligned.
+__host__ __device__ inline std::size_t keys_offset(int padded) {
+  return (std::size_t(padded) * sizeof(int) + 15) / 16 * 16;
+}
+
 // x: (rows, n) contiguous -> values, indices (rows, k): each line's first k in order::before.
-// padded: the power of two >= n the block sorts; dynamic shared memory holds padded keys and positions.
+// padded: the power of two >= n the block sorts (keys_offset(padded) + padded keys of shared memory).
+
 template <typename T>
 __global__ void sort_lines_kernel(int64_t n, int64_t k, int padded, bool descending, const T* x, T* values,
                                   int64_t* indices) {
   using K = math_t<T>;
   extern __shared__ __align__(16) unsigned char smem[];
-  K* keys = reinterpret_cast<K*>(smem);
-  int* pos = reinterpret_cast<int*>(keys + padded);
+  int* pos = reinterpret_cast<int*>(smem);
+  K* keys = reinterpret_cast<K*>(smem + keys_offset(padded));
   const T* line = x + blockIdx.x * n;
   for (int i = threadIdx.x; i < padded; i += blockDim.x) {
     pos[i] = i < n ? i : -1;
@@ -62,10 +68,10 @@ __global__ void sort_lines_kernel(int64_t n, int64_t k, int padded, bool descend
 
 std::pair<Tensor, Tensor> first_k_along(const Tensor& x, int64_t dim, int64_t k, bool descending, const char* op) {
   Lines L(x, dim);
-  if (L.n > kMaxLine) {  // too long for one block's shared memory: the CPU op, then back
-    Tensor h = ops::to(x, Device::cpu());
-    auto r = op[0] == 's' ? ops::sort(h, dim, descending) : ops::topk(h, k, dim, descending, true);
-    return {ops::to(r.first, x.device()), ops::to(r.second, x.device())};
+  if (L.n > kMaxLine) {  // too long for one block's shared memory: the CPU sort (the same order), then back
+    auto r = ops::sort(ops::to(x, Device::cpu()), dim, descending);
+    auto first_k = [&](const Tensor& t) { return ops::to(ops::contiguous(ops::narrow(t, dim, 0, k)), x.device()); };
+    return {first_k(r.first), first_k(r.second)};
   }
   Tensor values = Tensor::empty({L.rows, k}, {x.dtype(), x.device()});
   Tensor indices = Tensor::empty({L.rows, k}, {DType::i64, x.device()});
@@ -74,7 +80,7 @@ std::pair<Tensor, Tensor> first_k_along(const Tensor& x, int64_t dim, int64_t k,
     while (padded < L.n) padded <<= 1;
     dispatch_all(x.dtype(), op, [&](auto tag) {
       using T = device_t<typename decltype(tag)::type>;
-      const std::size_t shared = std::size_t(padded) * (sizeof(math_t<T>) + sizeof(int)) + 16;
+      const std::size_t shared = keys_offset(padded) + std::size_t(padded) * sizeof(math_t<T>);
       sort_lines_kernel<T><<<unsigned(L.rows), std::min(padded, 512), shared, current_stream()>>>(
           L.n, k, padded, descending, static_cast<const T*>(L.x.data_ptr()), static_cast<T*>(values.data_ptr()),
           static_cast<int64_t*>(indices.data_ptr()));
