@@ -83,8 +83,8 @@ inline Tensor one_hot(const Tensor& index, int64_t num_classes) {
   const char* op = "one_hot";
   Tensor idx = index_as_i64(index, op);
   const int64_t n = idx.numel();
-  const int64_t lo = n ? to_host(ops::amin(idx)).item<int64_t>() : 0;
-  const int64_t hi = n ? to_host(ops::amax(idx)).item<int64_t>() : -1;
+  const int64_t lo = n ? ops::amin(idx).item<int64_t>() : 0;
+  const int64_t hi = n ? ops::amax(idx).item<int64_t>() : -1;
   CJ_CHECK(lo >= 0, op, ": class values must be non-negative, got ", lo);
   if (num_classes == -1) {
     CJ_CHECK(n > 0, op, ": cannot infer the number of classes from an empty index (pass num_classes)");
@@ -116,7 +116,7 @@ inline Tensor masked_select(const Tensor& x, const Tensor& mask) {
   const Shape shape = broadcast_shapes(x.shape(), mask.shape(), op);
   Tensor flat_x = ops::reshape(ops::contiguous(ops::expand(x, shape)), {-1});
   Tensor flat_m = ops::reshape(ops::contiguous(ops::expand(mask, shape)), {-1});
-  const int64_t count = to_host(ops::sum(flat_m)).item<int64_t>();
+  const int64_t count = ops::sum(flat_m).item<int64_t>();
   // Kept element i goes to slot (number of kept elements before it); dropped ones to slot `count`,
   // one past the result, which is cut off.
   Tensor slot = ops::where(flat_m, ops::sub(ops::cumsum(flat_m, 0), 1), full({}, count, {DType::i64, x.device()}));

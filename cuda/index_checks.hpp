@@ -8,8 +8,6 @@ namespace cj::composite {
 
 namespace detail = ::cj::ops::detail;
 
-inline Tensor to_host(const Tensor& t) { return ops::to(t, Device::cpu()); }
-
 inline void check_same_device(const Tensor& a, const Tensor& b, const char* op, const char* what) {
   CJ_CHECK(b.defined(), op, ": ", what, " is an undefined tensor");
   CJ_CHECK(a.device() == b.device(), op, ": ", what, " is on ", b.device().str(), " but x is on ", a.device().str());
@@ -27,10 +25,14 @@ inline Tensor index_as_i64(const Tensor& index, const char* op) {
 // only the index's min and max unless one is out of range.
 inline void check_index_range(const Tensor& index_i64, int64_t size, const char* op, int64_t dim) {
   if (index_i64.numel() == 0) return;
-  const int64_t lo = to_host(ops::amin(index_i64)).item<int64_t>();
-  const int64_t hi = to_host(ops::amax(index_i64)).item<int64_t>();
+  // Broadcast (stride 0) dims repeat the same indices (index_select's expanded index): check one copy.
+  Shape sizes = index_i64.shape();
+  for (int64_t d = 0; d < index_i64.dim(); ++d)
+    if (index_i64.stride(d) == 0) sizes[size_t(d)] = 1;
+  const Tensor distinct = ops::as_strided(index_i64, sizes, index_i64.strides(), index_i64.offset());
+  const int64_t lo = ops::amin(distinct).item<int64_t>(), hi = ops::amax(distinct).item<int64_t>();
   if (lo >= 0 && hi < size) return;
-  for (int64_t v : to_vector<int64_t>(to_host(index_i64))) detail::check_index(v, size, op, dim);
+  for (int64_t v : to_vector<int64_t>(distinct)) detail::check_index(v, size, op, dim);
 }
 
 }  // namespace cj::composite

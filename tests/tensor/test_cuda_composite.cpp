@@ -78,6 +78,9 @@ TEST(CudaComposite, IndexRangeErrorsAreTheCpuOnes) {
   expect_error([&] { composite::index_select(x, 0, ops::to(bad, DType::f32)); }, {"index_select", "int64 or int32"});
   expect_error([&] { composite::one_hot(bad, 5); }, {"one_hot", "non-negative", "-1"});
   expect_error([&] { composite::one_hot(from_vector<int64_t>({1, 5}, {2}), 5); }, {"one_hot", "5", "num_classes 5"});
+  // an expanded index is checked through one copy of its repeated values, with the same message
+  Tensor expanded = ops::expand(from_vector<int64_t>({0, 5}, {2, 1}), {2, 1000});
+  expect_error([&] { composite::check_index_range(expanded, 4, "gather", 1); }, {"gather", "index 5", "size 4"});
   // in range: no error, and the check reads nothing when the index is empty
   EXPECT_NO_THROW(composite::check_index_range(from_vector<int64_t>({0, 3}, {2}), 4, "op", 0));
   EXPECT_NO_THROW(composite::check_index_range(Tensor::empty({0}, DType::i64), 0, "op", 0));
