@@ -142,3 +142,11 @@ TEST(CudaPointwise, KeyPaddingMaskItemAndToVectorWorkOnDeviceTensors) {
   EXPECT_EQ(ops::amax(g).item<double>(), 1.5);  // item() copies a device scalar to the host
   EXPECT_EQ(to_vector<float>(g), (std::vector<float>{1.5f, -2.f}));
 }
+
+TEST(CudaPointwise, AddAndSubRefuseWhatTheCpuRefuses) {
+  CJ_REQUIRE_GPU();
+  Tensor i = to_gpu(ones({3}, DType::i64)), b = to_gpu(ones({3}, DType::b8));
+  EXPECT_THROW(ops::add(i, i, 0.5), Error);  // floating alpha, integral result
+  EXPECT_THROW(ops::sub(b, b), Error);       // bool subtraction
+  EXPECT_NO_THROW(ops::add(i, i, 2));
+}
