@@ -124,10 +124,14 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-// ---- test helpers -----------------------------------------------------------------------------------
+// ---- test helpers: they compare on the host, so either tensor may live on a device ----------------
+
+namespace {
+Tensor on_host(const Tensor& t) { return t.defined() ? to(t, Device::cpu()) : t; }
+}  // namespace
 
 bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan) {
-  Tensor close = compare("allclose", a, b, DType::f64, [=](double x, double y) {
+  Tensor close = compare("allclose", on_host(a), on_host(b), DType::f64, [=](double x, double y) {
     if (x == y) return true;  // also equal infinities
     if (std::isnan(x) || std::isnan(y)) return equal_nan && std::isnan(x) && std::isnan(y);
     if (std::isinf(x) || std::isinf(y)) return false;
@@ -138,10 +142,10 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool e
 }
 
 double max_rel_error(const Tensor& a, const Tensor& b) {
-  cpu::check_cpu("max_rel_error", a);
-  cpu::check_cpu("max_rel_error", b);
+  cpu::check_cpu("max_rel_error", on_host(a));
+  cpu::check_cpu("max_rel_error", on_host(b));
   CJ_CHECK(a.shape() == b.shape(), "max_rel_error: shapes ", a.shape(), " and ", b.shape(), " differ");
-  Tensor x = contiguous(to(a, DType::f64)), y = contiguous(to(b, DType::f64));
+  Tensor x = contiguous(to(on_host(a), DType::f64)), y = contiguous(to(on_host(b), DType::f64));
   const double *px = x.data<double>(), *py = y.data<double>();
   double max_diff = 0, max_ref = 0;
   for (int64_t i = 0; i < x.numel(); ++i) {

@@ -141,6 +141,9 @@ TEST(CudaPointwise, KeyPaddingMaskItemAndToVectorWorkOnDeviceTensors) {
   Tensor g = to_gpu(from_vector<float>({1.5f, -2.f}, {2}));
   EXPECT_EQ(ops::amax(g).item<double>(), 1.5);  // item() copies a device scalar to the host
   EXPECT_EQ(to_vector<float>(g), (std::vector<float>{1.5f, -2.f}));
+  // the parity helpers compare on the host, so a device tensor can be compared with a CPU one
+  EXPECT_EQ(ops::max_rel_error(g, from_vector<float>({1.5f, -2.f}, {2})), 0.0);
+  EXPECT_TRUE(ops::allclose(g, from_vector<float>({1.5f, -2.f}, {2})));
 }
 
 TEST(CudaPointwise, AddAndSubRefuseWhatTheCpuRefuses) {
