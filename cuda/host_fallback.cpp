@@ -1,8 +1,8 @@
-// The ops without a CUDA kernel yet: interpolate and the general convolutions. Each copies its
-// inputs to the host, runs the CPU op (with all its checks) and copies the results back: correct
-// and slow, so the models run on the GPU while the kernels (cuDNN for convolutions) are written.
-// Patch-embedding convolutions take the GEMM path of cuda/conv_patchify.hpp instead.
-#include "cuda/conv_patchify.hpp"
+// The ops without a CUDA kernel yet: interpolate, conv_transpose2d and grouped convolutions. Each
+// copies its inputs to the host, runs the CPU op (with all its checks) and copies the results back:
+// correct and slow, so the models run on the GPU while the kernels (cuDNN) are written. conv2d with
+// groups = 1 runs on the GPU as im2col + GEMM (cuda/conv_im2col.hpp).
+#include "cuda/conv_im2col.hpp"
 #include "cuda/ops.hpp"
 
 namespace cj::cuda {
@@ -22,16 +22,16 @@ ops::ConvGrads back(const ops::ConvGrads& g, const Device& device) {
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p) {
   check_cuda("conv2d", x);
-  if (composite::is_patchify_conv(x, w, b, p) && w.is_cuda() && (!b || b->is_cuda()))
-    return composite::patchify_conv2d(x, w, b);
+  if (composite::is_im2col_conv(x, w, b, p) && w.is_cuda() && (!b || b->is_cuda()))
+    return composite::im2col_conv2d(x, w, b, p);
   return back(ops::conv2d(host(x), host(w), host(b), p), x.device());
 }
 
 ops::ConvGrads conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, bool has_bias,
                                const Conv2dParams& p) {
   check_cuda("conv2d_backward", gy);
-  if (composite::is_patchify_conv(x, w, std::nullopt, p) && x.is_cuda() && w.is_cuda())
-    return composite::patchify_conv2d_backward(gy, x, w, has_bias);
+  if (composite::is_im2col_conv(x, w, std::nullopt, p) && x.is_cuda() && w.is_cuda())
+    return composite::im2col_conv2d_backward(gy, x, w, has_bias, p);
   return back(ops::conv2d_backward(host(gy), host(x), host(w), has_bias, p), gy.device());
 }
 
