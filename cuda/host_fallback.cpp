@@ -1,8 +1,9 @@
-// The ops without a CUDA kernel yet: interpolate, conv_transpose2d and grouped convolutions. Each
-// copies its inputs to the host, runs the CPU op (with all its checks) and copies the results back:
-// correct and slow, so the models run on the GPU while the kernels (cuDNN) are written. conv2d with
-// groups = 1 runs on the GPU as im2col + GEMM (cuda/conv_im2col.hpp).
+// Convolutions and interpolate on CUDA tensors. conv2d with groups = 1 runs on the GPU as im2col +
+// GEMM (cuda/conv_im2col.hpp) and interpolate as two GEMMs (cuda/interpolate_separable.hpp). What
+// has no GPU path yet (grouped convolutions, conv_transpose2d) copies its inputs to the host, runs
+// the CPU op (with all its checks) and copies the results back: correct and slow, until cuDNN.
 #include "cuda/conv_im2col.hpp"
+#include "cuda/interpolate_separable.hpp"
 #include "cuda/ops.hpp"
 
 namespace cj::cuda {
@@ -48,12 +49,12 @@ ops::ConvGrads conv_transpose2d_backward(const Tensor& gy, const Tensor& x, cons
 
 Tensor interpolate(const Tensor& x, const InterpolateParams& p) {
   check_cuda("interpolate", x);
-  return back(ops::interpolate(host(x), p), x.device());
+  return composite::separable_interpolate(x, p);
 }
 
 Tensor interpolate_backward(const Tensor& gy, const Shape& input_shape, const InterpolateParams& p) {
   check_cuda("interpolate_backward", gy);
-  return back(ops::interpolate_backward(host(gy), input_shape, p), gy.device());
+  return composite::separable_interpolate_backward(gy, input_shape, p);
 }
 
 }  // namespace cj::cuda

@@ -1,5 +1,6 @@
 // Convolutions and interpolate on CUDA tensors: conv2d as im2col + GEMM (patch embedding, padded
-// 3x3) and the host fallback for the rest, forward and backward through autograd, against the CPU.
+// 3x3), interpolate as two GEMMs, and the host fallback for grouped and transposed convolutions;
+// forward and backward through autograd, against the CPU.
 #include "autograd/ops.hpp"
 #include "tests/cuda/op_check.hpp"
 

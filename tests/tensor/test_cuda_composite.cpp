@@ -3,6 +3,7 @@
 // raise their errors): what the GPU then adds is only the kernels it calls, tested in tests/cuda.
 #include "cuda/composite.hpp"
 #include "cuda/conv_im2col.hpp"
+#include "cuda/interpolate_separable.hpp"
 
 #include <cmath>
 
@@ -197,4 +198,42 @@ TEST(CudaComposite, Im2colConvolutionMatchesConv2dForwardAndBackward) {
   EXPECT_FALSE(composite::is_im2col_conv(x, ops::to(w, DType::f64), std::nullopt, Conv2dParams{}));
   EXPECT_FALSE(composite::is_im2col_conv(x, sample({4, 3, 9, 3}, DType::f32, 7), std::nullopt, Conv2dParams{}));
   EXPECT_FALSE(composite::is_im2col_conv(x, w, std::nullopt, Conv2dParams{0, 1}));
+}
+
+TEST(CudaComposite, SeparableInterpolateMatchesTheCpuOpForwardAndBackward) {
+  struct Case {
+    InterpMode mode;
+    bool align_corners, antialias;
+    int64_t out_h, out_w;
+    std::optional<double> scale_h;
+  };
+  const Case cases[] = {{InterpMode::nearest, false, false, 7, 3, std::nullopt},
+                        {InterpMode::bilinear, false, false, 9, 11, std::nullopt},
+                        {InterpMode::bilinear, true, false, 3, 8, std::nullopt},
+                        {InterpMode::bicubic, false, false, 13, 4, std::nullopt},
+                        {InterpMode::bicubic, true, false, 6, 6, std::nullopt},
+                        {InterpMode::bilinear, false, true, 2, 3, std::nullopt},   // antialiased downsampling
+                        {InterpMode::bicubic, false, true, 3, 2, std::nullopt},
+                        {InterpMode::bicubic, false, false, 8, 9, 0.71}};  // DINOv2's scale_factor path
+  for (const Case& c : cases)
+    for (DType dt : {DType::f32, DType::f64, DType::bf16}) {
+      SCOPED_TRACE(std::string(dtype_name(dt)) + " mode " + std::to_string(int(c.mode)) + " out " +
+                   std::to_string(c.out_h) + "x" + std::to_string(c.out_w));
+      InterpolateParams p;
+      p.mode = c.mode, p.align_corners = c.align_corners, p.antialias = c.antialias;
+      p.out_h = c.out_h, p.out_w = c.out_w, p.scale_h = c.scale_h;
+      Tensor x = ops::to(ops::div(sample({2, 3, 5, 7}, DType::f32, 1), 3), dt);
+      const double tol = dt == DType::bf16 ? 1e-2 : 1e-5;
+      expect_close(composite::separable_interpolate(x, p), ops::interpolate(x, p), tol, "forward");
+      Tensor gy = ops::to(ops::div(sample({2, 3, c.out_h, c.out_w}, DType::f32, 2), 3), dt);
+      expect_close(composite::separable_interpolate_backward(gy, x.shape(), p),
+                   ops::interpolate_backward(gy, x.shape(), p), tol, "backward");
+    }
+  InterpolateParams p;
+  p.out_h = p.out_w = 2;
+  expect_error([&] { composite::separable_interpolate(sample({2, 3, 4}, DType::f32, 1), p); },
+               {"interpolate", "(N, C, H, W)"});
+  p.out_h = 0;
+  expect_error([&] { composite::separable_interpolate(sample({1, 1, 4, 4}, DType::f32, 1), p); },
+               {"interpolate", "output size must be positive"});
 }
