@@ -158,7 +158,7 @@ void add_scalar_(const Tensor& self, Scalar other);
 void mul_scalar_(const Tensor& self, Scalar other);
 void clamp_(const Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max);
 
-// ---- convolutions and interpolate (host_fallback.cpp): conv2d with groups = 1 as im2col + GEMM,
+// ---- convolutions and interpolate (conv_interpolate.cpp): conv2d with groups = 1 as im2col + GEMM,
 // interpolate as two GEMMs; grouped convs and conv_transpose2d go through the CPU op for now --------
 Tensor conv2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p);
 ops::ConvGrads conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, bool has_bias, const Conv2dParams& p);

@@ -156,7 +156,7 @@ void register_all() {
   CJ_REGISTER_CUDA(InplaceScalar, "mul_.scalar", ops::mul_, mul_scalar_);
   CJ_REGISTER_CUDA(decltype(ops::clamp_), "clamp_", ops::clamp_, clamp_);
 
-  // host_fallback.cpp
+  // conv_interpolate.cpp
   CJ_REGISTER_CUDA(decltype(ops::conv2d), "conv2d", ops::conv2d, conv2d);
   CJ_REGISTER_CUDA(decltype(ops::conv2d_backward), "conv2d_backward", ops::conv2d_backward, conv2d_backward);
   CJ_REGISTER_CUDA(decltype(ops::conv_transpose2d), "conv_transpose2d", ops::conv_transpose2d, conv_transpose2d);
