@@ -115,13 +115,27 @@ Tensor scalar_op(const char* op, const Tensor& a, Scalar s, bool int_to_float) {
 
 }  // namespace
 
+namespace {
+// The CPU ops' argument rules for add/sub: no floating alpha for an integral result, no bool sub.
+void check_add_args(const char* op, const Tensor& a, const Tensor& b, const Scalar& alpha, bool is_sub) {
+  check_cuda(op, a);
+  check_cuda(op, b);
+  const DType rt = promote_types(a.dtype(), b.dtype());
+  CJ_CHECK(!is_sub || rt != DType::b8, op, ": not supported for bool tensors; use logical_xor instead");
+  CJ_CHECK(is_floating(rt) || alpha.kind != Scalar::Kind::floating, op, ": for integral inputs (", dtype_name(rt),
+           "), alpha must not be a floating point number (got ", alpha.f, ")");
+}
+}  // namespace
+
 Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
+  check_add_args("add", a, b, alpha, false);
   return binary<Dtypes::numeric>("add", a, b, false, [&](auto m) {
     using M = typename decltype(m)::type;
     return AddAlpha<M>{alpha.to<M>()};
   });
 }
 Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
+  check_add_args("sub", a, b, alpha, true);
   return binary<Dtypes::numeric>("sub", a, b, false, [&](auto m) {
     using M = typename decltype(m)::type;
     return AddAlpha<M>{M(-alpha.to<M>())};

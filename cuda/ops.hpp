@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "tensor/ops/elementwise.hpp"
+#include "tensor/ops/index.hpp"
 #include "tensor/ops/nn_kernels.hpp"
 #include "tensor/ops/reduction.hpp"
 #include "tensor/tensor.hpp"
@@ -77,6 +78,95 @@ ops::AttentionGrads scaled_dot_product_attention_backward(const Tensor& gout, co
                                                           const Tensor& v, const Tensor& out, const Tensor& lse,
                                                           const std::optional<Tensor>& attn_mask,
                                                           std::optional<double> scale);
+
+// ---- comparisons, logic and where (compare.cu) -> bool ------------------------------------------
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+Tensor eq_scalar(const Tensor& a, Scalar b);
+Tensor ne_scalar(const Tensor& a, Scalar b);
+Tensor lt_scalar(const Tensor& a, Scalar b);
+Tensor le_scalar(const Tensor& a, Scalar b);
+Tensor gt_scalar(const Tensor& a, Scalar b);
+Tensor ge_scalar(const Tensor& a, Scalar b);
+Tensor logical_and(const Tensor& a, const Tensor& b);
+Tensor logical_or(const Tensor& a, const Tensor& b);
+Tensor logical_xor(const Tensor& a, const Tensor& b);
+Tensor logical_not(const Tensor& x);
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+
+// ---- more pointwise maths (pointwise.cu) -----------------------------------------------------------
+Tensor abs(const Tensor& x);
+Tensor sign(const Tensor& x);
+Tensor square(const Tensor& x);
+Tensor reciprocal(const Tensor& x);
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor erf(const Tensor& x);
+Tensor log1p(const Tensor& x);
+Tensor expm1(const Tensor& x);
+Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> max);
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor pow_scalar(const Tensor& a, Scalar exponent);
+Tensor rsub_scalar(const Tensor& a, Scalar b);
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+
+// ---- more reductions (reduce.cu: any dtype; reduce_index.cu: along one dim) -----------------------
+Tensor prod(const Tensor& x, const Dims& dims, bool keepdim);
+Tensor amin(const Tensor& x, const Dims& dims, bool keepdim);
+std::pair<Tensor, Tensor> max_dim(const Tensor& x, int64_t dim, bool keepdim);
+std::pair<Tensor, Tensor> min_dim(const Tensor& x, int64_t dim, bool keepdim);
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim);
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim);
+Tensor cumsum(const Tensor& x, int64_t dim);
+
+// ---- gather / scatter (index.cu); index bounds are checked on the host first --------------------
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
+Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+
+// ---- ordering (sort.cu) ---------------------------------------------------------------------------
+std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending);
+std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted);
+
+// ---- ops built from the kernels above (composite.cpp; the logic is cuda/composite.hpp) ------------
+Tensor pad(const Tensor& x, const Shape& pads, Scalar value);
+Tensor masked_fill(const Tensor& x, const Tensor& mask, Scalar value);
+Tensor masked_select(const Tensor& x, const Tensor& mask);
+Tensor cat(const std::vector<Tensor>& xs, int64_t dim);
+Tensor stack(const std::vector<Tensor>& xs, int64_t dim);
+Tensor repeat(const Tensor& x, const Shape& repeats);
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
+Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor embedding(const Tensor& weight, const Tensor& index);
+Tensor embedding_backward(const Tensor& gy, const Tensor& index, int64_t num_embeddings);
+Tensor one_hot(const Tensor& index, int64_t num_classes);
+Tensor var(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim);
+Tensor std(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim);
+Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim);
+Tensor all(const Tensor& x);
+Tensor any(const Tensor& x);
+void add_(const Tensor& self, const Tensor& other, Scalar alpha);
+void sub_(const Tensor& self, const Tensor& other, Scalar alpha);
+void mul_(const Tensor& self, const Tensor& other);
+void div_(const Tensor& self, const Tensor& other);
+void add_scalar_(const Tensor& self, Scalar other);
+void mul_scalar_(const Tensor& self, Scalar other);
+void clamp_(const Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max);
+
+// ---- convolutions and interpolate (conv_interpolate.cpp): conv2d with groups = 1 as im2col + GEMM,
+// interpolate as two GEMMs; grouped convs and conv_transpose2d go through the CPU op for now --------
+Tensor conv2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p);
+ops::ConvGrads conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, bool has_bias, const Conv2dParams& p);
+Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p);
+ops::ConvGrads conv_transpose2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, bool has_bias,
+                                         const Conv2dParams& p);
+Tensor interpolate(const Tensor& x, const InterpolateParams& p);
+Tensor interpolate_backward(const Tensor& gy, const Shape& input_shape, const InterpolateParams& p);
 
 // ---- helpers shared by the op files ---------------------------------------------------------------
 // PyTorch's promotion (category first, then width; a Scalar only raises the category).

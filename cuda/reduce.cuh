@@ -16,6 +16,13 @@ template <typename A> __device__ __forceinline__ A warp_max(A v) {
   return v;
 }
 
+// Any associative combine across a warp (every lane gets the result).
+template <typename Op, typename A> __device__ __forceinline__ A warp_fold(A v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = Op::combine(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
 struct SumOp {
   template <typename A> __device__ static A warp(A v) { return warp_sum(v); }
   template <typename A> __device__ static A combine(A a, A b) { return a + b; }
@@ -23,6 +30,15 @@ struct SumOp {
 struct MaxOp {
   template <typename A> __device__ static A warp(A v) { return warp_max(v); }
   template <typename A> __device__ static A combine(A a, A b) { return dmath::nan_max(a, b); }
+};
+
+struct MinOp {
+  template <typename A> __device__ static A combine(A a, A b) { return dmath::nan_min(a, b); }
+  template <typename A> __device__ static A warp(A v) { return warp_fold<MinOp>(v); }
+};
+struct ProdOp {
+  template <typename A> __device__ static A combine(A a, A b) { return a * b; }
+  template <typename A> __device__ static A warp(A v) { return warp_fold<ProdOp>(v); }
 };
 
 // Reduces v over the whole block (blockDim.x a multiple of 32, at most 1024) and returns the result

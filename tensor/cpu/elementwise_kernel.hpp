@@ -195,10 +195,10 @@ inline bool can_cast(DType from, DType to) {
   return true;
 }
 
-// Checks an in-place op's destination: on the CPU, the broadcast shape equals its own, the result
-// dtype fits, and no two of its elements share memory (an expanded tensor).
-inline void check_inplace(const char* op, const Tensor& self, const Shape& other_shape, DType result) {
-  check_cpu(op, self);
+// Checks an in-place op's destination on any device (the CUDA backend's in-place ops use it too):
+// the broadcast shape equals its own, the result dtype fits, and no two of its elements share
+// memory (an expanded tensor).
+inline void check_inplace_destination(const char* op, const Tensor& self, const Shape& other_shape, DType result) {
   Shape b = broadcast_shapes(self.shape(), other_shape, op);
   CJ_CHECK(b == self.shape(), op, ": output with shape ", self.shape(), " doesn't match the broadcast shape ", b);
   CJ_CHECK(can_cast(result, self.dtype()), op, ": result type ", dtype_name(result),
@@ -206,6 +206,11 @@ inline void check_inplace(const char* op, const Tensor& self, const Shape& other
   for (int64_t d = 0; d < self.dim(); ++d)
     CJ_CHECK(self.stride(d) != 0 || self.size(d) <= 1, op, ": destination ", self.describe(), " with strides ",
              self.strides(), " has elements that share memory (an expanded tensor); clone it first");
+}
+
+inline void check_inplace(const char* op, const Tensor& self, const Shape& other_shape, DType result) {
+  check_cpu(op, self);
+  check_inplace_destination(op, self, other_shape, result);
 }
 
 // `other` as an in-place op may read it while self is written: a copy when it shares self's

@@ -14,6 +14,7 @@
 #include "tensor/cpu/softmax_row.hpp"
 #include "tensor/ops/creation.hpp"
 #include "tensor/ops/nn_kernels.hpp"
+#include "tensor/ops/views.hpp"
 
 namespace cj::ops {
 
@@ -241,18 +242,13 @@ AttentionGrads scaled_dot_product_attention_backward(const Tensor& gout, const T
   return {to(gq, q.dtype()), to(gk, q.dtype()), to(gv, q.dtype())};
 }
 
-// key_padding_mask: (B, Lk) bool, true = padded -> (B, 1, 1, Lk) bool, true = attend
+// key_padding_mask: (B, Lk) bool, true = padded -> (B, 1, 1, Lk) bool, true = attend; on m's device
 Tensor key_padding_to_attn_mask(const Tensor& key_padding_mask) {
   const Tensor& m = key_padding_mask;
-  CJ_CHECK(m.defined() && m.is_cpu() && m.dtype() == DType::b8 && m.dim() == 2,
-           "key_padding_to_attn_mask: expected a (B, Lk) bool CPU tensor (true = padded), got ",
+  CJ_CHECK(m.defined() && m.dtype() == DType::b8 && m.dim() == 2,
+           "key_padding_to_attn_mask: expected a (B, Lk) bool tensor (true = padded), got ",
            m.defined() ? m.describe() : std::string("undefined"));
-  Tensor padded = contiguous(m);
-  Tensor attend = Tensor::empty({m.size(0), 1, 1, m.size(1)}, DType::b8);
-  const bool* src = padded.data<bool>();
-  bool* dst = attend.data<bool>();
-  for (int64_t i = 0; i < m.numel(); ++i) dst[i] = !src[i];
-  return attend;
+  return reshape(logical_not(m), {m.size(0), 1, 1, m.size(1)});
 }
 
 }  // namespace cj::ops

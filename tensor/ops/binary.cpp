@@ -4,6 +4,7 @@
 #include "tensor/backend.hpp"
 #include "tensor/cpu/elementwise_kernel.hpp"
 #include "tensor/ops/elementwise.hpp"
+#include "tensor/ops/pointwise_rules.hpp"
 
 namespace cj::ops {
 
@@ -78,41 +79,9 @@ const auto kSub = [](auto x, auto y) { return x - y; };
 const auto kMul = [](auto x, auto y) { return x * y; };
 const auto kDiv = [](auto x, auto y) { return x / y; };
 
-// Integer power by squaring; negative exponents give what C integer division would: only 1 and
-// -1 have a nonzero result (torch's integral pow kernel does the same).
-template <typename C>
-C int_pow(C base, C e) {
-  if (e < 0) {
-    if (base == 1) return 1;
-    if (base == C(-1)) return (e & 1) ? C(-1) : C(1);
-    return 0;
-  }
-  C result = 1;
-  while (e) {
-    if (e & 1) result = C(result * base);
-    base = C(base * base);
-    e >>= 1;
-  }
-  return result;
-}
-
-const auto kPow = [](auto x, auto y) {
-  using C = decltype(x);
-  if constexpr (std::is_floating_point_v<C>) return std::pow(x, y);
-  else if constexpr (std::is_same_v<C, bool>) return bool(x || !y);
-  else return int_pow<C>(x, y);
-};
-
-const auto kMaximum = [](auto x, auto y) {
-  if (x != x) return x;  // NaN propagates
-  if (y != y) return y;
-  return x < y ? y : x;
-};
-const auto kMinimum = [](auto x, auto y) {
-  if (x != x) return x;
-  if (y != y) return y;
-  return y < x ? y : x;
-};
+const auto kPow = [](auto x, auto y) { return pointwise::pow_value(x, y); };
+const auto kMaximum = [](auto x, auto y) { return pointwise::maximum_value(x, y); };
+const auto kMinimum = [](auto x, auto y) { return pointwise::minimum_value(x, y); };
 
 }  // namespace
 
@@ -145,12 +114,17 @@ Tensor div(const Tensor& a, const Tensor& b) {
   return binary("div", a, b, floating_result(cpu::promoted("div", a, b)), kDiv);
 }
 
-Tensor pow(const Tensor& a, const Tensor& b) { return binary("pow", a, b, cpu::promoted("pow", a, b), kPow); }
+Tensor pow(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "pow", a, a, b);
+  return binary("pow", a, b, cpu::promoted("pow", a, b), kPow);
+}
 
 Tensor maximum(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "maximum", a, a, b);
   return binary("maximum", a, b, cpu::promoted("maximum", a, b), kMaximum);
 }
 Tensor minimum(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "minimum", a, a, b);
   return binary("minimum", a, b, cpu::promoted("minimum", a, b), kMinimum);
 }
 
@@ -169,6 +143,7 @@ Tensor sub(const Tensor& a, Scalar b) {
 }
 
 Tensor rsub(const Tensor& a, Scalar b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "rsub.scalar", a, a, b);
   DType rt = cpu::promoted("rsub", a, b);
   check_not_bool("rsub", rt, "use logical_xor instead");
   return with_scalar("rsub", a, b, rt, [](auto x, auto s) { return s - x; });
@@ -185,6 +160,7 @@ Tensor div(const Tensor& a, Scalar b) {
 }
 
 Tensor pow(const Tensor& a, Scalar exponent) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "pow.scalar", a, a, exponent);
   DType rt = cpu::promoted("pow", a, exponent);
   if (!is_floating(rt)) {
     CJ_CHECK(exponent.i >= 0, "pow: integers to negative integer powers are not allowed (", a.describe(), " ** ",
@@ -206,6 +182,7 @@ Tensor pow(const Tensor& a, Scalar exponent) {
 // ---- in place -------------------------------------------------------------------------------------
 
 void add_(const Tensor& self, const Tensor& other, Scalar alpha) {
+  CJ_FORWARD_TO_DEVICE(void(const Tensor&, const Tensor&, Scalar), "add_", self, self, other, alpha);
   DType rt = cpu::promoted("add_", self, other);
   check_alpha("add_", rt, alpha);
   if (alpha.kind != Scalar::Kind::floating && alpha.i == 1) return binary_inplace("add_", self, other, rt, kAdd);
@@ -213,6 +190,7 @@ void add_(const Tensor& self, const Tensor& other, Scalar alpha) {
 }
 
 void sub_(const Tensor& self, const Tensor& other, Scalar alpha) {
+  CJ_FORWARD_TO_DEVICE(void(const Tensor&, const Tensor&, Scalar), "sub_", self, self, other, alpha);
   DType rt = cpu::promoted("sub_", self, other);
   check_not_bool("sub_", rt, "use logical_xor instead");
   check_alpha("sub_", rt, alpha);
@@ -221,18 +199,22 @@ void sub_(const Tensor& self, const Tensor& other, Scalar alpha) {
 }
 
 void mul_(const Tensor& self, const Tensor& other) {
+  CJ_FORWARD_TO_DEVICE(void(const Tensor&, const Tensor&), "mul_", self, self, other);
   binary_inplace("mul_", self, other, cpu::promoted("mul_", self, other), kMul);
 }
 
 void div_(const Tensor& self, const Tensor& other) {
+  CJ_FORWARD_TO_DEVICE(void(const Tensor&, const Tensor&), "div_", self, self, other);
   binary_inplace("div_", self, other, floating_result(cpu::promoted("div_", self, other)), kDiv);
 }
 
 void add_(const Tensor& self, Scalar other) {
+  CJ_FORWARD_TO_DEVICE(void(const Tensor&, Scalar), "add_.scalar", self, self, other);
   scalar_inplace("add_", self, other, cpu::promoted("add_", self, other), kAdd);
 }
 
 void mul_(const Tensor& self, Scalar other) {
+  CJ_FORWARD_TO_DEVICE(void(const Tensor&, Scalar), "mul_.scalar", self, self, other);
   scalar_inplace("mul_", self, other, cpu::promoted("mul_", self, other), kMul);
 }
 

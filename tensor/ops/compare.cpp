@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tensor/backend.hpp"
 #include "tensor/cpu/elementwise_kernel.hpp"
 #include "tensor/ops/elementwise.hpp"
 
@@ -46,30 +47,70 @@ bool truthy(C v) {
 
 }  // namespace
 
-Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, kEq); }
-Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, kNe); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, kLt); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, kLe); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, kGt); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, kGe); }
-Tensor eq(const Tensor& a, Scalar b) { return compare("eq", a, b, kEq); }
-Tensor ne(const Tensor& a, Scalar b) { return compare("ne", a, b, kNe); }
-Tensor lt(const Tensor& a, Scalar b) { return compare("lt", a, b, kLt); }
-Tensor le(const Tensor& a, Scalar b) { return compare("le", a, b, kLe); }
-Tensor gt(const Tensor& a, Scalar b) { return compare("gt", a, b, kGt); }
-Tensor ge(const Tensor& a, Scalar b) { return compare("ge", a, b, kGe); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "eq", a, a, b);
+  return compare("eq", a, b, kEq);
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "ne", a, a, b);
+  return compare("ne", a, b, kNe);
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "lt", a, a, b);
+  return compare("lt", a, b, kLt);
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "le", a, a, b);
+  return compare("le", a, b, kLe);
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "gt", a, a, b);
+  return compare("gt", a, b, kGt);
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "ge", a, a, b);
+  return compare("ge", a, b, kGe);
+}
+Tensor eq(const Tensor& a, Scalar b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "eq.scalar", a, a, b);
+  return compare("eq", a, b, kEq);
+}
+Tensor ne(const Tensor& a, Scalar b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "ne.scalar", a, a, b);
+  return compare("ne", a, b, kNe);
+}
+Tensor lt(const Tensor& a, Scalar b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "lt.scalar", a, a, b);
+  return compare("lt", a, b, kLt);
+}
+Tensor le(const Tensor& a, Scalar b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "le.scalar", a, a, b);
+  return compare("le", a, b, kLe);
+}
+Tensor gt(const Tensor& a, Scalar b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "gt.scalar", a, a, b);
+  return compare("gt", a, b, kGt);
+}
+Tensor ge(const Tensor& a, Scalar b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, Scalar), "ge.scalar", a, a, b);
+  return compare("ge", a, b, kGe);
+}
 
 Tensor logical_and(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "logical_and", a, a, b);
   return compare("logical_and", a, b, [](auto x, auto y) { return truthy(x) && truthy(y); });
 }
 Tensor logical_or(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "logical_or", a, a, b);
   return compare("logical_or", a, b, [](auto x, auto y) { return truthy(x) || truthy(y); });
 }
 Tensor logical_xor(const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Tensor&), "logical_xor", a, a, b);
   return compare("logical_xor", a, b, [](auto x, auto y) { return truthy(x) != truthy(y); });
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  CJ_FORWARD_TO_DEVICE(decltype(where), "where", cond, cond, a, b);
   for (const Tensor* t : {&cond, &a, &b}) cpu::check_cpu("where", *t);
   CJ_CHECK(cond.dtype() == DType::b8, "where: condition must be a bool tensor, got ", cond.describe());
   Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
@@ -83,10 +124,14 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-// ---- test helpers -----------------------------------------------------------------------------------
+// ---- test helpers: they compare on the host, so either tensor may live on a device ----------------
+
+namespace {
+Tensor on_host(const Tensor& t) { return t.defined() ? to(t, Device::cpu()) : t; }
+}  // namespace
 
 bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan) {
-  Tensor close = compare("allclose", a, b, DType::f64, [=](double x, double y) {
+  Tensor close = compare("allclose", on_host(a), on_host(b), DType::f64, [=](double x, double y) {
     if (x == y) return true;  // also equal infinities
     if (std::isnan(x) || std::isnan(y)) return equal_nan && std::isnan(x) && std::isnan(y);
     if (std::isinf(x) || std::isinf(y)) return false;
@@ -97,10 +142,10 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool e
 }
 
 double max_rel_error(const Tensor& a, const Tensor& b) {
-  cpu::check_cpu("max_rel_error", a);
-  cpu::check_cpu("max_rel_error", b);
+  cpu::check_cpu("max_rel_error", on_host(a));
+  cpu::check_cpu("max_rel_error", on_host(b));
   CJ_CHECK(a.shape() == b.shape(), "max_rel_error: shapes ", a.shape(), " and ", b.shape(), " differ");
-  Tensor x = contiguous(to(a, DType::f64)), y = contiguous(to(b, DType::f64));
+  Tensor x = contiguous(to(on_host(a), DType::f64)), y = contiguous(to(on_host(b), DType::f64));
   const double *px = x.data<double>(), *py = y.data<double>();
   double max_diff = 0, max_ref = 0;
   for (int64_t i = 0; i < x.numel(); ++i) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "tensor/backend.hpp"
 #include "tensor/cpu/float_compute.hpp"
 #include "tensor/cpu/gemm.hpp"
 #include "tensor/cpu/im2col.hpp"
@@ -254,20 +255,24 @@ ConvGrads conv_backward(const Tensor& gy, const Tensor& x, const Tensor& w, bool
 
 // x: (N, C, H, W), w: (O, C/groups, kh, kw), b: (O) -> (N, O, Ho, Wo)
 Tensor conv2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p) {
+  CJ_FORWARD_TO_DEVICE(decltype(conv2d), "conv2d", x, x, w, b, p);
   return conv_forward(x, w, b, p, false, "conv2d");
 }
 
 ConvGrads conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, bool has_bias, const Conv2dParams& p) {
+  CJ_FORWARD_TO_DEVICE(decltype(conv2d_backward), "conv2d_backward", gy, gy, x, w, has_bias, p);
   return conv_backward(gy, x, w, has_bias, p, false, "conv2d_backward");
 }
 
 // x: (N, C, H, W), w: (C, O/groups, kh, kw), b: (O) -> (N, O, Ho, Wo)
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p) {
+  CJ_FORWARD_TO_DEVICE(decltype(conv_transpose2d), "conv_transpose2d", x, x, w, b, p);
   return conv_forward(x, w, b, p, true, "conv_transpose2d");
 }
 
 ConvGrads conv_transpose2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, bool has_bias,
                                     const Conv2dParams& p) {
+  CJ_FORWARD_TO_DEVICE(decltype(conv_transpose2d_backward), "conv_transpose2d_backward", gy, gy, x, w, has_bias, p);
   return conv_backward(gy, x, w, has_bias, p, true, "conv_transpose2d_backward");
 }
 

@@ -31,7 +31,7 @@ Tensor from_blob_copy(const void* data, const Shape& shape, DType dtype);
 // Convenience for tests: a float32 tensor from nested-free values, e.g. tensor({1, 2, 3, 4}, {2, 2}).
 Tensor tensor(std::initializer_list<float> values, const Shape& shape);
 Tensor tensor(std::initializer_list<float> values);  // 1-D
-// Copies a (CPU) tensor's elements out in row-major order, converted to T.
+// Copies a tensor's elements out in row-major order, converted to T (a device tensor via the host).
 template <typename T>
 std::vector<T> to_vector(const Tensor& t);
 

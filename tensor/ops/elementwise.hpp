@@ -91,7 +91,7 @@ void clamp_(const Tensor& self, std::optional<Scalar> min, std::optional<Scalar>
 void fill_(const Tensor& self, Scalar value);
 void zero_(const Tensor& self);
 
-// ---- test helpers -------------------------------------------------------------------------------
+// ---- test helpers (either tensor may be on a device: they compare on the host) -----------------------
 // torch.allclose: |a - b| <= atol + rtol * |b| elementwise (NaNs equal only if equal_nan).
 bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8, bool equal_nan = false);
 // max |a - b| / max(|b|, tiny) over all elements... as a single normalized number:

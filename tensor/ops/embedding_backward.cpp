@@ -1,4 +1,5 @@
 // Gradient of embedding(weight, index) = weight[index] with respect to weight.
+#include "tensor/backend.hpp"
 #include "tensor/cpu/float_compute.hpp"
 #include "tensor/dispatch.hpp"
 #include "tensor/ops/creation.hpp"
@@ -8,6 +9,7 @@ namespace cj::ops {
 
 // gy: index.shape + [D], index: integer -> (num_embeddings, D); repeated indices accumulate.
 Tensor embedding_backward(const Tensor& gy, const Tensor& index, int64_t num_embeddings) {
+  CJ_FORWARD_TO_DEVICE(decltype(embedding_backward), "embedding_backward", gy, gy, index, num_embeddings);
   cpu::check_float_cpu(gy, "embedding_backward", "grad_output");
   CJ_CHECK(index.defined() && index.is_cpu(), "embedding_backward: index must be a CPU tensor");
   CJ_CHECK(gy.dim() == index.dim() + 1 && Shape(gy.shape().begin(), gy.shape().end() - 1) == index.shape(),

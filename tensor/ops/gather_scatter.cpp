@@ -22,6 +22,8 @@ namespace {
 
 using detail::byte_strides;
 using detail::check_index;
+using detail::check_index_fits;
+using detail::check_same_dtype;
 
 // Gathers move elements without arithmetic, so one instantiation per element width serves every
 // dtype (bool, u8 -> 1 byte; bf16, f16 -> 2; f32, i32 -> 4; f64, i64 -> 8).
@@ -126,11 +128,6 @@ Tensor index_along_dim(const Tensor& index, const Shape& shape, int64_t dim, con
   return as_strided(idx, shape, strides, idx.offset());
 }
 
-void check_same_dtype(const Tensor& x, const Tensor& src, const char* op) {
-  CJ_CHECK(x.dtype() == src.dtype(), op, ": src dtype ", dtype_name(src.dtype()), " must equal x dtype ",
-           dtype_name(x.dtype()));
-}
-
 Tensor index_select_impl(const Tensor& x_in, int64_t dim, const Tensor& index, const char* op) {
   detail::check_cpu(x_in, op, "x");
   Tensor x = detail::as_at_least_1d(x_in);
@@ -142,16 +139,6 @@ Tensor index_select_impl(const Tensor& x_in, int64_t dim, const Tensor& index, c
   Tensor out = Tensor::empty(out_shape, x.dtype());
   gather_into(out, x, dim, index_along_dim(index, out_shape, dim, op), op);
   return x_in.dim() == 0 ? reshape(out, {}) : out;
-}
-
-// Checks that index has x's ndim and fits inside `bound` (every dim, or every dim but `skip_dim`).
-void check_index_fits(const Tensor& index, const Tensor& bound, int64_t skip_dim, const char* op, const char* name) {
-  CJ_CHECK(index.dim() == bound.dim(), op, ": index has ", index.dim(), " dims, ", name, " has ", bound.dim(),
-           " (expected equal)");
-  for (int64_t d = 0; d < index.dim(); ++d)
-    CJ_CHECK(d == skip_dim || index.size(d) <= bound.size(d), op, ": index shape ", index.shape(),
-             " must not exceed ", name, " shape ", bound.shape(), skip_dim >= 0 ? " outside dim " : "",
-             skip_dim >= 0 ? std::to_string(skip_dim) : "", " (dim ", d, ": ", index.size(d), " > ", bound.size(d), ")");
 }
 
 Tensor scatter_impl(const Tensor& x_in, int64_t dim, const Tensor& index_in, const Tensor& src_in, bool accumulate,
@@ -212,13 +199,7 @@ Tensor index_add(const Tensor& x_in, int64_t dim, const Tensor& index, const Ten
   Tensor x = detail::as_at_least_1d(x_in);
   Tensor src = detail::as_at_least_1d(src_in);
   dim = wrap_dim(dim, x_in.dim(), op);
-  CJ_CHECK(src.dim() == x.dim(), op, ": src has ", src_in.dim(), " dims, x has ", x_in.dim(), " (expected equal)");
-  for (int64_t d = 0; d < x.dim(); ++d) {
-    const int64_t want = d == dim ? index.numel() : x.size(d);
-    CJ_CHECK(src.size(d) == want, op, ": src shape ", src_in.shape(), " does not match x shape ", x_in.shape(),
-             " with ", index.numel(), " indices along dim ", dim, " (dim ", d, ": expected ", want, ", got ",
-             src.size(d), ")");
-  }
+  detail::check_index_add_shapes(x_in, src_in, dim, index.numel(), op);
   Tensor out = clone(x);
   scatter_into(out, dim, index_along_dim(index, src.shape(), dim, op), src, /*accumulate=*/true, op);
   return x_in.dim() == 0 ? reshape(out, {}) : out;

@@ -21,6 +21,19 @@ inline void check_index(int64_t i, int64_t size, const char* op, int64_t dim) {
   if (i < 0 || i >= size) fail_index_out_of_range(op, i, dim, size);
 }
 
+// Checks that index has bound's ndim and fits inside it (every dim, or every dim but skip_dim >= 0);
+// `name` names bound in the message ("x", "src").
+void check_index_fits(const Tensor& index, const Tensor& bound, int64_t skip_dim, const char* op, const char* name);
+
+// Throws unless src has x's dtype (scatter, index_add).
+void check_same_dtype(const Tensor& x, const Tensor& src, const char* op);
+
+// index_add's shapes: src has x's ndim and x's sizes except n (the index count) along dim (wrapped).
+void check_index_add_shapes(const Tensor& x, const Tensor& src, int64_t dim, int64_t n, const char* op);
+
+// topk's arguments (not bool, 0 <= k <= size along dim); returns dim wrapped.
+int64_t check_topk_args(const Tensor& x, int64_t k, int64_t dim);
+
 // The view's element strides times the element size.
 Shape byte_strides(const Tensor& t);
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "tensor/backend.hpp"
 #include "tensor/cpu/float_compute.hpp"
 #include "tensor/cpu/parallel.hpp"
 #include "tensor/ops/creation.hpp"
@@ -157,6 +158,7 @@ void check_interpolate(const Shape& input, const InterpolateParams& p, const cha
 
 // x: (N, C, H, W) -> (N, C, out_h, out_w)
 Tensor interpolate(const Tensor& x, const InterpolateParams& p) {
+  CJ_FORWARD_TO_DEVICE(decltype(interpolate), "interpolate", x, x, p);
   cpu::check_float_cpu(x, "interpolate", "input");
   check_interpolate(x.shape(), p, "interpolate");
   const int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3), Ho = p.out_h, Wo = p.out_w;
@@ -194,6 +196,7 @@ Tensor interpolate(const Tensor& x, const InterpolateParams& p) {
 
 // gy: (N, C, out_h, out_w) -> (N, C, H, W); inputs read by several outputs accumulate.
 Tensor interpolate_backward(const Tensor& gy, const Shape& input_shape, const InterpolateParams& p) {
+  CJ_FORWARD_TO_DEVICE(decltype(interpolate_backward), "interpolate_backward", gy, gy, input_shape, p);
   cpu::check_float_cpu(gy, "interpolate_backward", "grad_output");
   check_interpolate(input_shape, p, "interpolate_backward");
   CJ_CHECK(gy.shape() == (Shape{input_shape[0], input_shape[1], p.out_h, p.out_w}), "interpolate_backward: grad_output ",

@@ -1,11 +1,10 @@
 // Joining and splitting: cat, stack, split, split_with_sizes, chunk, repeat.
-// Joins copy through copy_ (which casts and broadcasts); splits are views.
+// Joins copy through copy_ (which casts and broadcasts); splits are views. So all of them run on
+// any device that has copy_ (the tensors of one call share a device).
 #include <algorithm>
 #include <string>
 
-#include "tensor/backend.hpp"
 #include "tensor/ops/index.hpp"
-#include "tensor/ops/index_common.hpp"
 #include "tensor/ops/views.hpp"
 
 namespace cj::ops {
@@ -23,6 +22,13 @@ DType promote(DType a, DType b) {
   return dtype_size(a) > dtype_size(b) ? a : b;
 }
 
+// Tensor i of a join is defined and on tensor 0's device (copy_ would otherwise move it silently).
+void check_joinable(const std::vector<Tensor>& xs, size_t i, const char* op) {
+  CJ_CHECK(xs[i].defined(), op, ": tensor ", i, " is an undefined tensor");
+  CJ_CHECK(xs[i].device() == xs[0].device(), op, ": tensor ", i, " is on ", xs[i].device().str(),
+           " but tensor 0 is on ", xs[0].device().str(), " (all must share a device)");
+}
+
 // PyTorch still skips 1-D empty tensors (shape [0]) in cat's shape checks, a legacy rule code relies on.
 bool is_legacy_empty(const Tensor& t) { return t.dim() == 1 && t.size(0) == 0; }
 
@@ -31,11 +37,10 @@ bool is_legacy_empty(const Tensor& t) { return t.dim() == 1 && t.size(0) == 0; }
 // xs[i]: (..., n_i, ...) -> (..., sum n_i, ...), dtype promoted across xs
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   CJ_CHECK(!xs.empty(), "cat: expected a non-empty list of tensors");
-  CJ_FORWARD_TO_DEVICE(decltype(cat), "cat", xs[0], xs, dim);
   const Tensor* ref = nullptr;  // the first tensor that takes part in the shape checks
   DType dtype = xs[0].dtype();
   for (size_t i = 0; i < xs.size(); ++i) {
-    detail::check_cpu(xs[i], "cat", ("tensor " + std::to_string(i)).c_str());
+    check_joinable(xs, i, "cat");
     CJ_CHECK(xs[i].dim() > 0, "cat: zero-dimensional tensor (at position ", i, ") cannot be concatenated");
     dtype = promote(dtype, xs[i].dtype());
     if (!ref && !is_legacy_empty(xs[i])) ref = &xs[i];
@@ -54,7 +59,7 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
                ref->shape(), " in every dim except dim ", dim, " (dim ", d, ": ", x.size(d), " vs ", ref->size(d), ")");
     out_shape[dim] += x.size(dim);
   }
-  Tensor out = Tensor::empty(out_shape, dtype);
+  Tensor out = Tensor::empty(out_shape, {dtype, xs[0].device()});
   int64_t offset = 0;
   for (const Tensor& x : xs) {
     if (is_legacy_empty(x) && x.dim() != out.dim()) continue;
@@ -67,12 +72,11 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
 // xs[i]: S (all equal) -> S with a new dim of size xs.size() inserted at dim
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
   CJ_CHECK(!xs.empty(), "stack: expected a non-empty list of tensors");
-  CJ_FORWARD_TO_DEVICE(decltype(stack), "stack", xs[0], xs, dim);
   dim = wrap_dim(dim, xs[0].dim() + 1, "stack");
   std::vector<Tensor> unsqueezed;
   unsqueezed.reserve(xs.size());
   for (size_t i = 0; i < xs.size(); ++i) {
-    detail::check_cpu(xs[i], "stack", ("tensor " + std::to_string(i)).c_str());
+    check_joinable(xs, i, "stack");
     CJ_CHECK(xs[i].shape() == xs[0].shape(), "stack: every tensor must have the same shape, got ", xs[0].shape(),
              " at entry 0 and ", xs[i].shape(), " at entry ", i);
     unsqueezed.push_back(unsqueeze(xs[i], dim));
@@ -127,8 +131,7 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
 
 // x: (s_0, ..., s_k) -> (r_0 * 1, ..., r_j * s_k), x padded with leading 1s to repeats' length
 Tensor repeat(const Tensor& x, const Shape& repeats) {
-  CJ_FORWARD_TO_DEVICE(decltype(repeat), "repeat", x, x, repeats);
-  detail::check_cpu(x, "repeat", "x");
+  CJ_CHECK(x.defined(), "repeat: x is an undefined tensor");
   CJ_CHECK(int64_t(repeats.size()) >= x.dim(), "repeat: got ", repeats.size(), " repeats ", repeats,
            " for a tensor of ", x.dim(), " dims (need at least as many)");
   const size_t n = repeats.size(), lead = n - size_t(x.dim());
@@ -142,7 +145,7 @@ Tensor repeat(const Tensor& x, const Shape& repeats) {
     pairs_shape.insert(pairs_shape.end(), {repeats[i], s});
     x_pairs_shape.insert(x_pairs_shape.end(), {1, s});
   }
-  Tensor out = Tensor::empty(out_shape, x.dtype());
+  Tensor out = Tensor::empty(out_shape, {x.dtype(), x.device()});
   if (out.numel() > 0) copy_(view(out, pairs_shape), reshape(x, x_pairs_shape));
   return out;
 }

@@ -1,10 +1,9 @@
 // F.pad(mode="constant"): grow (or, with negative pads, crop) the last dims, filling with a value.
+// Built from fill_ and copy_, so it runs on any device that has those.
 #include <algorithm>
 
 #include "tensor/ops/elementwise.hpp"
-#include "tensor/backend.hpp"
 #include "tensor/ops/index.hpp"
-#include "tensor/ops/index_common.hpp"
 #include "tensor/ops/views.hpp"
 
 namespace cj::ops {
@@ -12,8 +11,7 @@ namespace cj::ops {
 // x: (..., s_{n-2}, s_{n-1}), pads = (lo_{n-1}, hi_{n-1}, lo_{n-2}, hi_{n-2}, ...)
 //   -> (..., s_{n-2} + lo_{n-2} + hi_{n-2}, s_{n-1} + lo_{n-1} + hi_{n-1})
 Tensor pad(const Tensor& x, const Shape& pads, Scalar value) {
-  CJ_FORWARD_TO_DEVICE(decltype(pad), "pad", x, x, pads, value);
-  detail::check_cpu(x, "pad", "x");
+  CJ_CHECK(x.defined(), "pad: x is an undefined tensor");
   CJ_CHECK(pads.size() % 2 == 0, "pad: padding length must be even, got ", pads.size(), " values ", pads);
   CJ_CHECK(int64_t(pads.size()) <= 2 * x.dim(), "pad: ", pads.size(), " padding values ", pads, " for a tensor of ",
            x.dim(), " dims (at most ", 2 * x.dim(), ")");
@@ -32,7 +30,7 @@ Tensor pad(const Tensor& x, const Shape& pads, Scalar value) {
     src = narrow(src, d, keep_begin, keep_end - keep_begin);
     dst_ranges[d] = {std::min<int64_t>(std::max<int64_t>(lo, 0), out_shape[d]), keep_end - keep_begin};
   }
-  Tensor out = Tensor::empty(out_shape, x.dtype());
+  Tensor out = Tensor::empty(out_shape, {x.dtype(), x.device()});
   fill_(out, value);
   Tensor dst = out;
   for (int64_t d = 0; d < x.dim(); ++d) dst = narrow(dst, d, dst_ranges[d].first, dst_ranges[d].second);

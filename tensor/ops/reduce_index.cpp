@@ -2,7 +2,9 @@
 // running sum cumsum.
 #include <memory>
 
+#include "tensor/backend.hpp"
 #include "tensor/cpu/reduce_kernel.hpp"
+#include "tensor/ops/order_rules.hpp"
 #include "tensor/ops/reduction.hpp"
 
 namespace cj::ops {
@@ -11,14 +13,7 @@ namespace {
 
 using cpu::ReduceLayout;
 
-// Whether v replaces the current best m: strictly better (ties keep the first index), or the first
-// NaN (which then stays, as torch.max returns the first NaN).
-template <bool IsMax, typename A>
-bool replaces(A v, A m) {
-  if (m != m) return false;
-  if (v != v) return true;
-  return IsMax ? v > m : v < m;
-}
+using order::replaces;
 
 // values: (outer * inner) in x's dtype, or null for argmax/argmin; indices: (outer * inner) i64.
 template <typename T, bool IsMax>
@@ -73,21 +68,28 @@ std::pair<Tensor, Tensor> extreme_with_index(const char* op, const Tensor& x, in
 
 }  // namespace
 
+using ExtremeSig = std::pair<Tensor, Tensor>(const Tensor&, int64_t, bool);  // a macro argument cannot hold its comma
+
 std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
+  CJ_FORWARD_TO_DEVICE(ExtremeSig, "max", x, x, dim, keepdim);
   return extreme_with_index("max", x, dim, keepdim, true, true);
 }
 std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) {
+  CJ_FORWARD_TO_DEVICE(ExtremeSig, "min", x, x, dim, keepdim);
   return extreme_with_index("min", x, dim, keepdim, false, true);
 }
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, int64_t, bool), "argmax", x, x, dim, keepdim);
   return extreme_with_index("argmax", x, dim, keepdim, true, false).second;
 }
 Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, int64_t, bool), "argmin", x, x, dim, keepdim);
   return extreme_with_index("argmin", x, dim, keepdim, false, false).second;
 }
 
 // Running sum in acc_t (float for 16-bit, int64 for integers, whose result is int64 as in torch).
 Tensor cumsum(const Tensor& x, int64_t dim) {
+  CJ_FORWARD_TO_DEVICE(decltype(cumsum), "cumsum", x, x, dim);
   ReduceLayout L = cpu::plan_along_dim("cumsum", x, dim);
   Tensor out = Tensor::empty(L.out_shape, is_floating(x.dtype()) ? x.dtype() : DType::i64);
   dispatch_all(x.dtype(), "cumsum", [&](auto tag) {

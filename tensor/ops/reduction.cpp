@@ -93,6 +93,7 @@ Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
 }
 
 Tensor prod(const Tensor& x, const Dims& dims, bool keepdim) {
+  CJ_FORWARD_TO_DEVICE(ReduceSig, "prod", x, x, dims, keepdim);
   ReduceLayout L = cpu::plan_reduction("prod", x, dims, keepdim);
   return fold_like("prod", L, widened_integer_result(x.dtype()), false, [](auto a, auto v) { return a * v; }, 1);
 }
@@ -101,11 +102,15 @@ Tensor amax(const Tensor& x, const Dims& dims, bool keepdim) {
   CJ_FORWARD_TO_DEVICE(ReduceSig, "amax", x, x, dims, keepdim);
   return extreme("amax", x, dims, keepdim, true);
 }
-Tensor amin(const Tensor& x, const Dims& dims, bool keepdim) { return extreme("amin", x, dims, keepdim, false); }
+Tensor amin(const Tensor& x, const Dims& dims, bool keepdim) {
+  CJ_FORWARD_TO_DEVICE(ReduceSig, "amin", x, x, dims, keepdim);
+  return extreme("amin", x, dims, keepdim, false);
+}
 
 // Two passes (mean, then the cascade sum of squared deviations): as accurate as Welford and
 // vectorisable.
 Tensor var(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Dims&, bool, bool), "var", x, x, dims, unbiased, keepdim);
   cpu::check_cpu("var", x);
   CJ_CHECK(is_floating(x.dtype()), "var: expected a floating dtype (f32, f64, bf16, f16), got ", dtype_name(x.dtype()));
   ReduceLayout L = cpu::plan_reduction("var", x, dims, keepdim);
@@ -126,12 +131,14 @@ Tensor var(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim) {
 }
 
 Tensor std(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&, const Dims&, bool, bool), "std", x, x, dims, unbiased, keepdim);
   return sqrt(var(x, dims, unbiased, keepdim));
 }
 
 // logsumexp = m + log(sum exp(x - m)) with m the max; an infinite m is not subtracted, so all -inf
 // gives -inf and a +inf gives +inf rather than NaN.
 Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
+  CJ_FORWARD_TO_DEVICE(ReduceSig, "logsumexp", x, x, dims, keepdim);
   cpu::check_cpu("logsumexp", x);
   Tensor xf = is_floating(x.dtype()) ? x : to(x, DType::f32);
   ReduceLayout L = cpu::plan_reduction("logsumexp", xf, dims, keepdim);
@@ -151,11 +158,13 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
 }
 
 Tensor all(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "all", x, x);
   ReduceLayout L = cpu::plan_reduction("all", ne(x, 0), {}, false);
   return fold_like("all", L, DType::b8, false, [](bool a, bool v) { return a && v; }, 1);
 }
 
 Tensor any(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "any", x, x);
   ReduceLayout L = cpu::plan_reduction("any", ne(x, 0), {}, false);
   return fold_like("any", L, DType::b8, false, [](bool a, bool v) { return a || v; }, 0);
 }

@@ -16,6 +16,7 @@
 #include "tensor/dispatch.hpp"
 #include "tensor/ops/index.hpp"
 #include "tensor/ops/index_common.hpp"
+#include "tensor/ops/order_rules.hpp"
 #include "tensor/ops/views.hpp"
 
 namespace cj::ops {
@@ -27,18 +28,7 @@ template <typename K>
 struct LineOrder {
   const K* keys;
   bool descending;
-  bool operator()(int64_t a, int64_t b) const {
-    const K x = keys[a], y = keys[b];
-    if constexpr (std::is_floating_point_v<K>) {
-      const bool x_nan = std::isnan(x), y_nan = std::isnan(y);
-      if (x_nan || y_nan) {
-        if (x_nan && y_nan) return a < b;
-        return descending ? x_nan : y_nan;
-      }
-    }
-    if (x != y) return descending ? y < x : x < y;
-    return a < b;
-  }
+  bool operator()(int64_t a, int64_t b) const { return order::before(keys[a], a, keys[b], b, descending); }
 };
 
 // For every line of x along dim, writes the line's first k positions in LineOrder to `indices` and
@@ -110,10 +100,7 @@ Tensor argsort(const Tensor& x, int64_t dim, bool descending) { return sort(x, d
 std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted) {
   CJ_FORWARD_TO_DEVICE(decltype(topk), "topk", x, x, k, dim, largest, sorted);
   detail::check_cpu(x, "topk", "x");
-  CJ_CHECK(x.dtype() != DType::b8, "topk: bool tensors are not supported (as in torch); convert to an integer dtype");
-  dim = wrap_dim(dim, x.dim(), "topk");
-  const int64_t n = x.dim() == 0 ? 1 : x.size(dim);
-  CJ_CHECK(k >= 0 && k <= n, "topk: k = ", k, " is out of range for dim ", dim, " of size ", n, " (expected 0..", n, ")");
+  dim = detail::check_topk_args(x, k, dim);
   // torch returns the scalar itself for a 0-d input, for k = 0 as well.
   return first_k_along(x, dim, x.dim() == 0 ? 1 : k, largest, "topk");
 }

@@ -7,6 +7,7 @@
 #include "tensor/cpu/fast_math.hpp"
 #include "tensor/ops/elementwise.hpp"
 #include "tensor/ops/nn_kernels.hpp"
+#include "tensor/ops/pointwise_rules.hpp"
 #include "tensor/ops/views.hpp"
 
 namespace cj::ops {
@@ -55,7 +56,8 @@ Tensor neg(const Tensor& x) {
   return same_dtype_unary("neg", x, [](auto v) { return -v; });
 }
 Tensor abs(const Tensor& x) {
-  return same_dtype_unary("abs", x, [](auto v) { return v < 0 ? -v : v; });
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "abs", x, x);
+  return same_dtype_unary("abs", x, [](auto v) { return pointwise::abs_value(v); });
 }
 Tensor relu(const Tensor& x) {
   CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "relu", x, x);
@@ -63,17 +65,18 @@ Tensor relu(const Tensor& x) {
   return same_dtype_unary("relu", x, [](auto v) { return v < 0 ? decltype(v)(0) : v; });
 }
 Tensor square(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "square", x, x);
   // torch.square(bool) is pow(x, 2) in int64
   return same_dtype_unary("square", x.dtype() == DType::b8 ? to(x, DType::i64) : x, [](auto v) { return v * v; });
 }
 
 Tensor sign(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "sign", x, x);
   cpu::check_cpu("sign", x);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_all(x.dtype(), "sign", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    // (0 < v) - (v < 0): NaN gives 0 like torch
-    cpu::map1<T, T>(out, x, [](auto v) { return int((decltype(v)(0) < v)) - int((v < decltype(v)(0))); });
+    cpu::map1<T, T>(out, x, [](auto v) { return pointwise::sign_value(v); });
   });
   return out;
 }
@@ -87,9 +90,11 @@ Tensor log(const Tensor& x) {
   return float_unary("log", x, [](auto v) { return std::log(v); });
 }
 Tensor log1p(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "log1p", x, x);
   return float_unary("log1p", x, [](auto v) { return std::log1p(v); });
 }
 Tensor expm1(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "expm1", x, x);
   return float_unary("expm1", x, [](auto v) { return std::expm1(v); });
 }
 Tensor sqrt(const Tensor& x) {
@@ -101,12 +106,15 @@ Tensor rsqrt(const Tensor& x) {
   return float_unary("rsqrt", x, [](auto v) { return decltype(v)(1) / std::sqrt(v); });
 }
 Tensor reciprocal(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "reciprocal", x, x);
   return float_unary("reciprocal", x, [](auto v) { return decltype(v)(1) / v; });
 }
 Tensor sin(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "sin", x, x);
   return float_unary("sin", x, [](auto v) { return std::sin(v); });
 }
 Tensor cos(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "cos", x, x);
   return float_unary("cos", x, [](auto v) { return std::cos(v); });
 }
 Tensor tanh(const Tensor& x) {
@@ -114,6 +122,7 @@ Tensor tanh(const Tensor& x) {
   return float_unary("tanh", x, [](auto v) { return std::tanh(v); });
 }
 Tensor erf(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "erf", x, x);
   return float_unary("erf", x, [](auto v) { return std::erf(v); });
 }
 Tensor sigmoid(const Tensor& x) {
@@ -122,6 +131,7 @@ Tensor sigmoid(const Tensor& x) {
 }
 
 Tensor logical_not(const Tensor& x) {
+  CJ_FORWARD_TO_DEVICE(Tensor(const Tensor&), "logical_not", x, x);
   cpu::check_cpu("logical_not", x);
   Tensor out = Tensor::empty(x.shape(), DType::b8);
   dispatch_all(x.dtype(), "logical_not", [&](auto tag) {
@@ -173,17 +183,13 @@ void clamp_into(const Tensor& dst, const Tensor& src, const std::optional<Scalar
     using C = cpu::compute_t<T>;
     const C l = lo ? lo->to<C>() : C(0), h = hi ? hi->to<C>() : C(0);
     const bool has_lo = lo.has_value(), has_hi = hi.has_value();
-    cpu::map1<T, T>(dst, src, [=](C v) {
-      if (v != v) return v;  // NaN propagates
-      if (has_lo && v < l) v = l;
-      if (has_hi && v > h) v = h;  // min > max gives max, as torch
-      return v;
-    });
+    cpu::map1<T, T>(dst, src, [=](C v) { return pointwise::clamp_value(v, has_lo, l, has_hi, h); });
   });
 }
 }  // namespace
 
 Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> max) {
+  CJ_FORWARD_TO_DEVICE(decltype(clamp), "clamp", x, x, min, max);
   cpu::check_cpu("clamp", x);
   CJ_CHECK(min || max, "clamp: at least one of min and max must be given");
   CJ_CHECK(x.dtype() != DType::b8, "clamp: not supported for bool tensors (got ", x.describe(), ")");
@@ -194,6 +200,7 @@ Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> m
 }
 
 void clamp_(const Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max) {
+  CJ_FORWARD_TO_DEVICE(decltype(clamp_), "clamp_", self, self, min, max);
   cpu::check_cpu("clamp_", self);
   CJ_CHECK(min || max, "clamp_: at least one of min and max must be given");
   DType rt = clamp_result_type(self, min, max);
