@@ -74,6 +74,12 @@ void register_all() {
   CJ_REGISTER_CUDA(decltype(ops::matmul), "matmul", ops::matmul, matmul);
   CJ_REGISTER_CUDA(decltype(ops::linear), "linear", ops::linear, linear);
 
+  CJ_REGISTER_CUDA(decltype(ops::philox_fill_), "philox_fill_", ops::philox_fill_, philox_fill_);
+  CJ_REGISTER_CUDA(decltype(ops::fused_adam_), "fused_adam_", ops::fused_adam_, fused_adam_);
+  CJ_REGISTER_CUDA(decltype(ops::foreach_norm_partial), "foreach_norm_partial", ops::foreach_norm_partial,
+                   foreach_norm_partial);
+  CJ_REGISTER_CUDA(decltype(ops::foreach_mul_), "foreach_mul_", ops::foreach_mul_, foreach_mul_);
+
   CJ_REGISTER_CUDA(decltype(ops::scaled_dot_product_attention), "scaled_dot_product_attention",
                    ops::scaled_dot_product_attention, scaled_dot_product_attention);
   CJ_REGISTER_CUDA(decltype(ops::scaled_dot_product_attention_backward), "scaled_dot_product_attention_backward",
