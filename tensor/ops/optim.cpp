@@ -117,8 +117,15 @@ double foreach_norm_partial(const std::vector<Tensor>& tensors, bool inf_norm) {
       // Fixed chunks (cpu::chunk_count) merged in order: the same total for the same thread count.
       std::vector<double> partial(std::size_t(cpu::chunk_count(c.numel(), kGrain)), 0.0);
       cpu::parallel_chunks(c.numel(), kGrain, [&](int64_t chunk, int64_t begin, int64_t end) {
+        // kLanes independent chains (merged in order) so the compiler can keep them in SIMD lanes
+        constexpr int kLanes = 8;
+        double lane[kLanes] = {};
+        int64_t j = begin;
+        for (; j + kLanes <= end; j += kLanes)
+          for (int l = 0; l < kLanes; ++l) lane[l] = optim_math::norm_accumulate(lane[l], double(x[j + l]), inf_norm);
         double acc = 0;
-        for (int64_t j = begin; j < end; ++j) acc = optim_math::norm_accumulate(acc, double(x[j]), inf_norm);
+        for (; j < end; ++j) acc = optim_math::norm_accumulate(acc, double(x[j]), inf_norm);
+        for (double v : lane) acc = optim_math::norm_combine(acc, v, inf_norm);
         partial[std::size_t(chunk)] = acc;
       });
       for (double p : partial) total = optim_math::norm_combine(total, p, inf_norm);

@@ -68,7 +68,9 @@ TEST(CudaOptim, FusedAdamMatchesTheCpuLoopBitForBit) {
               << what << ": param " << i << ", normalised error " << normalized_error(values(gpu.params[i]), values(cpu.params[i]));
         EXPECT_TRUE(bytes_of(gpu.m) == bytes_of(cpu.m)) << what << ": exp_avg";
         EXPECT_TRUE(bytes_of(gpu.v) == bytes_of(cpu.v)) << what << ": exp_avg_sq";
-        if (amsgrad) EXPECT_TRUE(bytes_of(gpu.vmax) == bytes_of(cpu.vmax)) << what << ": max_exp_avg_sq";
+        if (amsgrad) {
+          EXPECT_TRUE(bytes_of(gpu.vmax) == bytes_of(cpu.vmax)) << what << ": max_exp_avg_sq";
+        }
       }
 }
 
@@ -85,8 +87,11 @@ TEST(CudaOptim, NormAndScalingMatchTheCpuOverMixedDtypes) {
   cpu.push_back(to_cpu(gpu.back()));
   for (bool inf_norm : {false, true}) {
     const double want = ops::foreach_norm_partial(cpu, inf_norm), got = ops::foreach_norm_partial(gpu, inf_norm);
-    if (inf_norm) EXPECT_EQ(got, want);  // a max is exact in any order
-    else EXPECT_NEAR(got, want, 1e-13 * want);
+    if (inf_norm) {
+      EXPECT_EQ(got, want);  // a max is exact in any order
+    } else {
+      EXPECT_NEAR(got, want, 1e-13 * want);
+    }
   }
   ops::foreach_mul_(cpu, 0.37);
   ops::foreach_mul_(gpu, 0.37);
