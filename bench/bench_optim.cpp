@@ -1,5 +1,5 @@
 // Optimizer steps at the C-JEPA predictor's parameter shapes (6 layers, D = 128, FFN 2048:
-// 3.6 M parameters in 77 tensors): AdamW unfused (a dozen ops per parameter) against fused (one
+// 3.6 M parameters in 83 tensors): AdamW unfused (a dozen ops per parameter) against fused (one
 // pass over flat state buffers), and clip_grad_norm one pass against the op-by-op version it
 // replaced (per tensor: sum(square(g)), then mul_).
 #include <cmath>

@@ -79,14 +79,18 @@ __global__ void fused_adam_kernel(const AdamRecord<C>* records, const Chunk* chu
   T* p = static_cast<T*>(r.param);
   const T* g = static_cast<const T*>(r.grad);
   const optim_math::AdamConstants<C> k = r.k;
-  for (int64_t j = chunk.begin + threadIdx.x; j < chunk.end; j += blockDim.x) {
-    const int64_t s = r.state_offset + j;
-    C pj = cast_to<C>(p[j]), mj = cast_to<C>(m[s]), vj = cast_to<C>(v[s]);
-    C vmaxj = vmax ? cast_to<C>(vmax[s]) : C(0);
-    optim_math::adam_element<C>(pj, cast_to<C>(g[j]), mj, vj, vmaxj, k, round);
-    p[j] = cast_to<T>(pj), m[s] = cast_to<T>(mj), v[s] = cast_to<T>(vj);
-    if (vmax) vmax[s] = cast_to<T>(vmaxj);
-  }
+  // the variant (weight decay kind, amsgrad) is the same for the whole block: no divergence
+  optim_math::with_adam_variant(k, [&](auto decay, auto amsgrad) {
+    constexpr bool kAmsgrad = decltype(amsgrad)::value;
+    for (int64_t j = chunk.begin + threadIdx.x; j < chunk.end; j += blockDim.x) {
+      const int64_t s = r.state_offset + j;
+      C pj = cast_to<C>(p[j]), mj = cast_to<C>(m[s]), vj = cast_to<C>(v[s]);
+      C vmaxj = kAmsgrad ? cast_to<C>(vmax[s]) : C(0);
+      optim_math::adam_element<decltype(decay)::value, kAmsgrad>(pj, cast_to<C>(g[j]), mj, vj, vmaxj, k, round);
+      p[j] = cast_to<T>(pj), m[s] = cast_to<T>(mj), v[s] = cast_to<T>(vj);
+      if (kAmsgrad) vmax[s] = cast_to<T>(vmaxj);
+    }
+  });
 }
 
 // ---- norm and scaling: records carry their dtype, so one launch covers mixed dtypes ------------------
@@ -101,10 +105,22 @@ __device__ __forceinline__ double load_double(const void* data, int64_t j) {
   return double(cast_to<math_t<T>>(static_cast<const T*>(data)[j]));
 }
 
+// The block's kThreads partials merged in a fixed tree (deterministic); the result in every thread.
+__device__ double block_norm_combine(double partial, bool inf_norm) {
+  __shared__ double scratch[kThreads];
+  scratch[threadIdx.x] = partial;
+  __syncthreads();
+  for (int half = kThreads / 2; half > 0; half /= 2) {
+    if (int(threadIdx.x) < half)
+      scratch[threadIdx.x] = optim_math::norm_combine(scratch[threadIdx.x], scratch[threadIdx.x + half], inf_norm);
+    __syncthreads();
+  }
+  return scratch[0];
+}
+
 // Block b's partial over chunk b, merged in a fixed tree (deterministic), into partials[b].
 __global__ void norm_partial_kernel(const ForeachRecord* records, const Chunk* chunks, bool inf_norm,
                                     double* partials) {
-  __shared__ double scratch[kThreads];
   const Chunk chunk = chunks[blockIdx.x];
   const ForeachRecord r = records[chunk.item];
   double acc = 0;
@@ -118,29 +134,16 @@ __global__ void norm_partial_kernel(const ForeachRecord* records, const Chunk* c
     }
     acc = optim_math::norm_accumulate(acc, x, inf_norm);
   }
-  scratch[threadIdx.x] = acc;
-  __syncthreads();
-  for (int half = kThreads / 2; half > 0; half /= 2) {
-    if (int(threadIdx.x) < half)
-      scratch[threadIdx.x] = optim_math::norm_combine(scratch[threadIdx.x], scratch[threadIdx.x + half], inf_norm);
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) partials[blockIdx.x] = scratch[0];
+  const double total = block_norm_combine(acc, inf_norm);
+  if (threadIdx.x == 0) partials[blockIdx.x] = total;
 }
 
 // One block merges the n partials into out[0] in a fixed order.
 __global__ void norm_final_kernel(const double* partials, int64_t n, bool inf_norm, double* out) {
-  __shared__ double scratch[kThreads];
   double acc = 0;
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) acc = optim_math::norm_combine(acc, partials[i], inf_norm);
-  scratch[threadIdx.x] = acc;
-  __syncthreads();
-  for (int half = kThreads / 2; half > 0; half /= 2) {
-    if (int(threadIdx.x) < half)
-      scratch[threadIdx.x] = optim_math::norm_combine(scratch[threadIdx.x], scratch[threadIdx.x + half], inf_norm);
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) out[0] = scratch[0];
+  const double total = block_norm_combine(acc, inf_norm);
+  if (threadIdx.x == 0) out[0] = total;
 }
 
 template <typename T, typename Round>
@@ -165,14 +168,25 @@ __global__ void scale_kernel(const ForeachRecord* records, const Chunk* chunks, 
   }
 }
 
-// Records for contiguous versions of the tensors (copies where a tensor is strided).
-std::vector<ForeachRecord> foreach_records(const std::vector<Tensor>& contiguous, std::vector<int64_t>& sizes) {
+// The checked tensors as contiguous ones (copies where a tensor is strided) and their table.
+struct ForeachTable {
+  std::vector<Tensor> contiguous;
+  Table<ForeachRecord> table;
+};
+
+ForeachTable foreach_table(const char* op, const std::vector<Tensor>& tensors) {
+  ops::check_foreach(op, tensors, tensors[0].device());
+  check_cuda(op, tensors[0]);
+  ForeachTable out;
   std::vector<ForeachRecord> records;
-  for (const Tensor& t : contiguous) {
-    records.push_back({t.data_ptr(), t.dtype()});
+  std::vector<int64_t> sizes;
+  for (const Tensor& t : tensors) {
+    out.contiguous.push_back(ops::contiguous(t));
+    records.push_back({out.contiguous.back().data_ptr(), t.dtype()});
     sizes.push_back(t.numel());
   }
-  return records;
+  out.table = upload(records, make_chunks(sizes), tensors[0].device());
+  return out;
 }
 
 }  // namespace
@@ -214,38 +228,27 @@ void fused_adam_(const std::vector<ops::AdamSlice>& slices, const Tensor& exp_av
 
 double foreach_norm_partial(const std::vector<Tensor>& tensors, bool inf_norm) {
   if (tensors.empty()) return 0.0;
-  ops::check_foreach("foreach_norm_partial", tensors, tensors[0].device());
-  check_cuda("foreach_norm_partial", tensors[0]);
-  std::vector<Tensor> contiguous;
-  for (const Tensor& t : tensors) contiguous.push_back(ops::contiguous(t));
-  std::vector<int64_t> sizes;
-  const auto records = foreach_records(contiguous, sizes);
-  const auto table = upload(records, make_chunks(sizes), tensors[0].device());
-  if (table.chunk_count == 0) return 0.0;
-  Tensor partials = Tensor::empty({int64_t(table.chunk_count) + 1}, {DType::f64, tensors[0].device()});
+  const ForeachTable f = foreach_table("foreach_norm_partial", tensors);
+  const unsigned chunks = f.table.chunk_count;
+  if (chunks == 0) return 0.0;
+  Tensor partials = Tensor::empty({int64_t(chunks) + 1}, {DType::f64, tensors[0].device()});
   double* p = static_cast<double*>(partials.data_ptr());
-  norm_partial_kernel<<<table.chunk_count, kThreads, 0, current_stream()>>>(table.records, table.chunks, inf_norm, p);
+  norm_partial_kernel<<<chunks, kThreads, 0, current_stream()>>>(f.table.records, f.table.chunks, inf_norm, p);
   CJ_CUDA_CHECK_LAUNCH("foreach_norm_partial");
-  norm_final_kernel<<<1, kThreads, 0, current_stream()>>>(p, table.chunk_count, inf_norm, p + table.chunk_count);
+  norm_final_kernel<<<1, kThreads, 0, current_stream()>>>(p, chunks, inf_norm, p + chunks);
   CJ_CUDA_CHECK_LAUNCH("foreach_norm_partial");
-  return ops::to(ops::narrow(partials, 0, table.chunk_count, 1), Device::cpu()).item<double>();
+  return ops::to(ops::narrow(partials, 0, chunks, 1), Device::cpu()).item<double>();
 }
 
 void foreach_mul_(const std::vector<Tensor>& tensors, double factor) {
   if (tensors.empty()) return;
-  ops::check_foreach("foreach_mul_", tensors, tensors[0].device());
-  check_cuda("foreach_mul_", tensors[0]);
-  std::vector<Tensor> contiguous;
-  for (const Tensor& t : tensors) contiguous.push_back(ops::contiguous(t));
-  std::vector<int64_t> sizes;
-  const auto records = foreach_records(contiguous, sizes);
-  const auto table = upload(records, make_chunks(sizes), tensors[0].device());
-  if (table.chunk_count > 0) {
-    scale_kernel<<<table.chunk_count, kThreads, 0, current_stream()>>>(table.records, table.chunks, factor);
+  const ForeachTable f = foreach_table("foreach_mul_", tensors);
+  if (f.table.chunk_count > 0) {
+    scale_kernel<<<f.table.chunk_count, kThreads, 0, current_stream()>>>(f.table.records, f.table.chunks, factor);
     CJ_CUDA_CHECK_LAUNCH("foreach_mul_");
   }
   for (std::size_t i = 0; i < tensors.size(); ++i) {
-    if (!contiguous[i].is_same(tensors[i])) copy_(tensors[i], contiguous[i]);  // a strided gradient
+    if (!f.contiguous[i].is_same(tensors[i])) copy_(tensors[i], f.contiguous[i]);  // a strided gradient
     tensors[i].bump_version();
   }
 }

@@ -41,6 +41,13 @@ CJ_HD double uniform(const uint32_t w[4], int q, int bits, double scale) {
   return double(w[q] >> (32 - bits)) * scale;
 }
 
+// c[0] + x (c[1] + x (c[2] + ...)) for the n coefficients c.
+CJ_HD double horner(double x, const double* c, int n) {
+  double r = c[n - 1];
+  for (int i = n - 2; i >= 0; --i) r = r * x + c[i];
+  return r;
+}
+
 // ln(x) for a positive normal double, to about 1 ulp: x = m 2^e with m in [sqrt(1/2), sqrt(2)),
 // ln(m) = 2 atanh(s) with s = (m - 1) / (m + 1), written as f - f^2/2 + s (f^2/2 + R(s^2)) so the
 // large term f = m - 1 is exact (fdlibm's arrangement; the series' own coefficients 2/(2k+1)).
@@ -53,18 +60,9 @@ CJ_HD double log(double x) {
   std::memcpy(&m, &bits, sizeof m);  // in [1, 2)
   if (m > 1.4142135623730951) m *= 0.5, e += 1;
   const double f = m - 1.0, s = f / (2.0 + f), z = s * s, half_f2 = 0.5 * f * f;
-  double r = 2.0 / 23.0;
-  r = r * z + 2.0 / 21.0;
-  r = r * z + 2.0 / 19.0;
-  r = r * z + 2.0 / 17.0;
-  r = r * z + 2.0 / 15.0;
-  r = r * z + 2.0 / 13.0;
-  r = r * z + 2.0 / 11.0;
-  r = r * z + 2.0 / 9.0;
-  r = r * z + 2.0 / 7.0;
-  r = r * z + 2.0 / 5.0;
-  r = r * z + 2.0 / 3.0;
-  r = r * z;
+  const double series[11] = {2.0 / 3.0,  2.0 / 5.0,  2.0 / 7.0,  2.0 / 9.0,  2.0 / 11.0, 2.0 / 13.0,
+                             2.0 / 15.0, 2.0 / 17.0, 2.0 / 19.0, 2.0 / 21.0, 2.0 / 23.0};
+  const double r = z * horner(z, series, 11);
   // ln 2 split so that e * hi is exact for |e| < 2^11.
   const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
   const double de = double(e);
@@ -73,26 +71,15 @@ CJ_HD double log(double x) {
 
 // sin and cos of an angle a in [0, pi/4] (Taylor series to the 19th/18th power: < 2^-60 there).
 CJ_HD void sincos_small(double a, double& s, double& c) {
+  // sin a = a + a^3 (-1/3! + a^2/5! - ...),  cos a = 1 - a^2/2 + a^4 (1/4! - a^2/6! + ...)
+  const double sin_c[9] = {-1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0, 1.0 / 362880.0, -1.0 / 39916800.0,
+                           1.0 / 6227020800.0, -1.0 / 1307674368000.0, 1.0 / 355687428096000.0,
+                           -1.0 / 121645100408832000.0};
+  const double cos_c[8] = {1.0 / 24.0, -1.0 / 720.0, 1.0 / 40320.0, -1.0 / 3628800.0, 1.0 / 479001600.0,
+                           -1.0 / 87178291200.0, 1.0 / 20922789888000.0, -1.0 / 6402373705728000.0};
   const double a2 = a * a;
-  double ps = -1.0 / 121645100408832000.0;  // -1/19!
-  ps = ps * a2 + 1.0 / 355687428096000.0;
-  ps = ps * a2 - 1.0 / 1307674368000.0;
-  ps = ps * a2 + 1.0 / 6227020800.0;
-  ps = ps * a2 - 1.0 / 39916800.0;
-  ps = ps * a2 + 1.0 / 362880.0;
-  ps = ps * a2 - 1.0 / 5040.0;
-  ps = ps * a2 + 1.0 / 120.0;
-  ps = ps * a2 - 1.0 / 6.0;
-  s = a + a * (a2 * ps);
-  double pc = -1.0 / 6402373705728000.0;  // -1/18!
-  pc = pc * a2 + 1.0 / 20922789888000.0;
-  pc = pc * a2 - 1.0 / 87178291200.0;
-  pc = pc * a2 + 1.0 / 479001600.0;
-  pc = pc * a2 - 1.0 / 3628800.0;
-  pc = pc * a2 + 1.0 / 40320.0;
-  pc = pc * a2 - 1.0 / 720.0;
-  pc = pc * a2 + 1.0 / 24.0;
-  c = 1.0 - 0.5 * a2 + a2 * a2 * pc;
+  s = a + a * (a2 * horner(a2, sin_c, 9));
+  c = 1.0 - 0.5 * a2 + a2 * a2 * horner(a2, cos_c, 8);
 }
 
 // sin and cos of 2 pi u for u in [0, 1) a multiple of 2^-53: the quadrant and the octant

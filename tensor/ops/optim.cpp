@@ -78,13 +78,19 @@ void fused_adam_(const std::vector<AdamSlice>& slices, const Tensor& exp_avg, co
         T* p = s.param.data<T>();
         const T* g = grads[i].data<T>();
         const int64_t off = s.state_offset;
-        cpu::parallel_for(s.param.numel(), kGrain, [&](int64_t begin, int64_t end) {
-          for (int64_t j = begin; j < end; ++j) {
-            C pj = C(p[j]), mj = C(m[off + j]), vj = C(v[off + j]), vmaxj = vmax ? C(vmax[off + j]) : C(0);
-            optim_math::adam_element<C>(pj, C(g[j]), mj, vj, vmaxj, k, round);
-            p[j] = cast_value<T>(pj), m[off + j] = cast_value<T>(mj), v[off + j] = cast_value<T>(vj);
-            if (vmax) vmax[off + j] = cast_value<T>(vmaxj);
-          }
+        optim_math::with_adam_variant(k, [&](auto decay, auto amsgrad) {
+          cpu::parallel_for(s.param.numel(), kGrain, [&](int64_t begin, int64_t end) {
+            T* mo = m + off;
+            T* vo = v + off;
+            constexpr bool kAmsgrad = decltype(amsgrad)::value;
+            T* vmaxo = kAmsgrad ? vmax + off : nullptr;
+            for (int64_t j = begin; j < end; ++j) {
+              C pj = C(p[j]), mj = C(mo[j]), vj = C(vo[j]), vmaxj = kAmsgrad ? C(vmaxo[j]) : C(0);
+              optim_math::adam_element<decltype(decay)::value, kAmsgrad>(pj, C(g[j]), mj, vj, vmaxj, k, round);
+              p[j] = cast_value<T>(pj), mo[j] = cast_value<T>(mj), vo[j] = cast_value<T>(vj);
+              if (kAmsgrad) vmaxo[j] = cast_value<T>(vmaxj);
+            }
+          });
         });
         s.param.bump_version();
       }

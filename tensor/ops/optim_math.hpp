@@ -97,29 +97,54 @@ AdamConstants<C> adam_constants(double beta1, double beta2, double eps, bool dec
   return k;
 }
 
+// How a step applies weight decay: not at all (wd = 0), AdamW's decoupled p *= 1 - lr wd, or
+// Adam's L2 term g += wd p. A template argument of the element update, so that the CPU loop has
+// no branches and vectorises.
+enum class Decay { none, decoupled, l2 };
+
+template <typename C>
+CJ_HD Decay decay_of(const AdamConstants<C>& k) {
+  return !k.has_weight_decay ? Decay::none : k.decoupled ? Decay::decoupled : Decay::l2;
+}
+
 // torch's single-tensor Adam/AdamW update of one element, in nn::Adam's order (adam.cpp):
 //   AdamW: p *= 1 - lr wd          Adam: g += wd p
 //   m += (1 - b1) (g - m);  v = v b2 + (1 - b2) g^2;  amsgrad: vmax = max(vmax, v), used for v
 //   p += -step_size * m / (sqrt(v) / sqrt(bc2) + eps)
 // vmax is read and written only with amsgrad.
-template <typename C, typename Round>
+template <Decay kDecay, bool kAmsgrad, typename C, typename Round>
 CJ_HD void adam_element(C& p, C g, C& m, C& v, C& vmax, const AdamConstants<C>& k, Round round) {
-  if (k.has_weight_decay) {
-    if (k.decoupled) p = round(p * k.decay_factor);
-    else g = round(g + k.weight_decay * p);
-  }
+  if (kDecay == Decay::decoupled) p = round(p * k.decay_factor);
+  if (kDecay == Decay::l2) g = round(g + k.weight_decay * p);
   m = round(m + k.one_minus_beta1 * round(g - m));
   v = round(v * k.beta2);
   v = round(v + k.one_minus_beta2 * round(g * g));
   C second = v;
-  if (k.amsgrad) {
+  if (kAmsgrad) {
     // ops::maximum(vmax, v): NaN wins, from either side
-    if (!(vmax != vmax)) vmax = (v != v || vmax < v) ? v : vmax;
+    vmax = vmax != vmax ? vmax : (v != v || vmax < v) ? v : vmax;
     second = vmax;
   }
   C denom = round(round(sqrt_c(second)) / k.bias_correction2_sqrt);
   denom = round(denom + k.eps);
   p = round(p + k.neg_step_size * round(m / denom));
+}
+
+// f(decay, amsgrad) with both as compile-time constants (std::integral_constant) for k's variant.
+template <typename C, typename F>
+CJ_HD void with_adam_variant(const AdamConstants<C>& k, F&& f) {
+  using std::integral_constant;
+  const Decay decay = decay_of(k);
+  if (decay == Decay::none) {
+    if (k.amsgrad) f(integral_constant<Decay, Decay::none>{}, integral_constant<bool, true>{});
+    else f(integral_constant<Decay, Decay::none>{}, integral_constant<bool, false>{});
+  } else if (decay == Decay::decoupled) {
+    if (k.amsgrad) f(integral_constant<Decay, Decay::decoupled>{}, integral_constant<bool, true>{});
+    else f(integral_constant<Decay, Decay::decoupled>{}, integral_constant<bool, false>{});
+  } else {
+    if (k.amsgrad) f(integral_constant<Decay, Decay::l2>{}, integral_constant<bool, true>{});
+    else f(integral_constant<Decay, Decay::l2>{}, integral_constant<bool, false>{});
+  }
 }
 
 // ---- gradient norm and scaling ---------------------------------------------------------------------

@@ -1,26 +1,15 @@
 // The multi-tensor optimizer kernels on CUDA against the CPU loops (which tests/nn checks against
 // the unfused optimizer): ops::fused_adam_ over several steps for every dtype and variant, and the
 // two passes of clip_grad_norm (ops::foreach_norm_partial, ops::foreach_mul_) over mixed dtypes.
-#include <cstring>
-
 #include "tensor/ops/optim.hpp"
-#include "tests/cuda/gpu_test.hpp"
+#include "tests/cuda/bitwise.hpp"
 
 using namespace cj;
 using namespace cj::test;
 
 namespace {
 
-std::vector<unsigned char> bytes_of(const Tensor& t) {
-  Tensor c = ops::contiguous(to_cpu(t));
-  std::vector<unsigned char> out(std::size_t(c.numel()) * c.element_size());
-  if (!out.empty()) std::memcpy(out.data(), c.data_ptr(), out.size());
-  return out;
-}
-
 const std::vector<Shape> kShapes = {{33, 17}, {5}, {4096 * 4 + 3}, {1}, {3, 2, 7}};
-
-Tensor to_gpu_or_cpu(const Tensor& t, Device d) { return ops::to(t, d); }
 
 // One side of the comparison: parameters and flat state on one device.
 struct Side {
@@ -33,7 +22,7 @@ Side make_side(DType t, Device d, bool amsgrad) {
   Side s;
   int64_t total = 0;
   for (std::size_t i = 0; i < kShapes.size(); ++i) {
-    s.params.push_back(to_gpu_or_cpu(random_cpu(kShapes[i], t, 100 + uint32_t(i)), d));
+    s.params.push_back(ops::to(random_cpu(kShapes[i], t, 100 + uint32_t(i)), d));
     s.offsets.push_back(total);
     total += shape_numel(kShapes[i]);
   }

@@ -1,22 +1,12 @@
 // Philox draws on CUDA tensors against the CPU's: the same generator state must give the same
 // values bit for bit, for every random op and dtype, contiguous or strided, and advance the
 // generator alike.
-#include <cstring>
-
-#include "tests/cuda/gpu_test.hpp"
+#include "tests/cuda/bitwise.hpp"
 
 using namespace cj;
 using namespace cj::test;
 
 namespace {
-
-// The raw bytes of a tensor's elements in row-major order (bitwise comparison, NaN-safe).
-std::vector<unsigned char> bytes_of(const Tensor& t) {
-  Tensor c = ops::contiguous(to_cpu(t));
-  std::vector<unsigned char> out(std::size_t(c.numel()) * c.element_size());
-  if (!out.empty()) std::memcpy(out.data(), c.data_ptr(), out.size());
-  return out;
-}
 
 // Runs draw(device, generator) on the CPU and on the GPU from the same state (seed 77, offset 5).
 template <typename Draw>

@@ -270,7 +270,7 @@ TEST(OptimMath, AdamElementFollowsTheFormula) {
   // one f64 element against the update written out (no rounding differences in double)
   const auto k = optim_math::adam_constants<double>(0.9, 0.999, 1e-8, true, false, 0.1, 0.01, 3);
   double p = 0.7, m = 0.2, v = 0.05, vmax = 0;
-  optim_math::adam_element<double>(p, -0.4, m, v, vmax, k, optim_math::KeepPrecision{});
+  optim_math::adam_element<optim_math::Decay::decoupled, false>(p, -0.4, m, v, vmax, k, optim_math::KeepPrecision{});
   const double p0 = 0.7 * (1 - 0.1 * 0.01), m1 = 0.2 + 0.1 * (-0.4 - 0.2), v1 = 0.05 * 0.999 + 0.001 * 0.16;
   const double want = p0 - 0.1 / (1 - std::pow(0.9, 3)) * m1 / (std::sqrt(v1) / std::sqrt(1 - std::pow(0.999, 3)) + 1e-8);
   EXPECT_NEAR(m, m1, 1e-16);
