@@ -20,9 +20,14 @@ __global__ void philox_fill_kernel(T* out, int64_t n, philox::Draw draw, uint64_
     uint32_t w[4];
     philox::block(seed, first_block + uint64_t(b), 0, w);
     const int64_t base = b * draw.per_block;
-    for (int q = 0; q < draw.per_block && base + q < n; ++q) {
-      if (draw.kind == philox::Draw::integer) out[base + q] = cast_to<T>(philox::integer_value(draw, w, q));
-      else out[base + q] = cast_to<T>(philox::real_value(draw, w, q));
+    if (draw.kind == philox::Draw::integer) {
+      int64_t v[4];
+      philox::integer_values(draw, w, v);
+      for (int q = 0; q < draw.per_block && base + q < n; ++q) out[base + q] = cast_to<T>(v[q]);
+    } else {
+      double v[4];
+      philox::real_values(draw, w, v);
+      for (int q = 0; q < draw.per_block && base + q < n; ++q) out[base + q] = cast_to<T>(v[q]);
     }
   }
 }

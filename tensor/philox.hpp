@@ -105,20 +105,27 @@ CJ_HD void sincos_turns(double u, double& sin_out, double& cos_out) {
   }
 }
 
-// The standard normal of slot q (Box-Muller on the slot's pair of uniforms: 24-bit ones for the
-// 4-slot dtypes, 53-bit ones when `wide`).
-CJ_HD double normal(const uint32_t w[4], int q, bool wide) {
+// The two standard normals of pair j of a block (Box-Muller on the pair's uniforms: 24-bit ones
+// for the 4-slot dtypes, the block's two 53-bit ones when `wide`): slot 2j takes the cosine,
+// slot 2j + 1 the sine.
+CJ_HD void normal_pair(const uint32_t w[4], int j, bool wide, double& z_cos, double& z_sin) {
   double u1, u2;
   if (wide) {
     u1 = 1.0 - uniform(w, 0, 53, 0x1.0p-53), u2 = uniform(w, 1, 53, 0x1.0p-53);
   } else {
-    const int j = q / 2;
     u1 = 1.0 - uniform(w, 2 * j, 24, 0x1.0p-24), u2 = uniform(w, 2 * j + 1, 24, 0x1.0p-24);
   }
   const double radius = ::sqrt(-2.0 * philox::log(u1));
   double s, c;
   sincos_turns(u2, s, c);
-  return radius * (q % 2 == 0 ? c : s);
+  z_cos = radius * c, z_sin = radius * s;
+}
+
+// The standard normal of slot q.
+CJ_HD double normal(const uint32_t w[4], int q, bool wide) {
+  double z_cos, z_sin;
+  normal_pair(w, wide ? 0 : q / 2, wide, z_cos, z_sin);
+  return q % 2 == 0 ? z_cos : z_sin;
 }
 
 // What one draw computes per element (see random.hpp); filled in by the host, read by both sides.
@@ -131,13 +138,21 @@ struct Draw {
   uint64_t low = 0, range = 1;  // integer: low + word mod range (two's complement)
 };
 
-// Element q of a block as a double (uniform, normal) -- integer draws use integer_value.
-CJ_HD double real_value(const Draw& d, const uint32_t w[4], int q) {
-  if (d.kind == Draw::uniform) return d.a + (d.b - d.a) * uniform(w, q, d.bits, d.scale);
-  return d.a + d.b * normal(w, q, d.per_block == 2);
+// The per_block values of one block (uniform, normal draws; normals a pair at a time).
+CJ_HD void real_values(const Draw& d, const uint32_t w[4], double out[4]) {
+  if (d.kind == Draw::uniform) {
+    for (int q = 0; q < d.per_block; ++q) out[q] = d.a + (d.b - d.a) * uniform(w, q, d.bits, d.scale);
+    return;
+  }
+  for (int j = 0; j < d.per_block / 2; ++j) {
+    double z_cos, z_sin;
+    normal_pair(w, j, d.per_block == 2, z_cos, z_sin);
+    out[2 * j] = d.a + d.b * z_cos, out[2 * j + 1] = d.a + d.b * z_sin;
+  }
 }
-CJ_HD int64_t integer_value(const Draw& d, const uint32_t w[4], int q) {
-  return int64_t(d.low + word64(w, q) % d.range);
+// The per_block values of one block of an integer draw.
+CJ_HD void integer_values(const Draw& d, const uint32_t w[4], int64_t out[4]) {
+  for (int q = 0; q < d.per_block; ++q) out[q] = int64_t(d.low + word64(w, q) % d.range);
 }
 
 }  // namespace cj::philox

@@ -61,10 +61,10 @@ philox::Draw uniform_draw(DType t, double low, double high) {
   return d;
 }
 
-// Fills the CPU tensor t (any layout) with value(words, slot) for its elements in row-major order,
-// per_block of them from each Philox block first, first + 1, ...
-template <typename Value>
-void fill_blocks(const char* op, const Tensor& t, int per_block, uint64_t seed, uint64_t first, const Value& value) {
+// Fills the CPU tensor t (any layout) in row-major order, per_block elements from each Philox block
+// first, first + 1, ...: values(words, out) writes a block's per_block values (double or int64).
+template <typename V, typename Values>
+void fill_blocks(const char* op, const Tensor& t, int per_block, uint64_t seed, uint64_t first, const Values& values) {
   Tensor dst = t.is_contiguous() ? t : Tensor::empty(t.shape(), t.dtype());
   const int64_t n = t.numel();
   const int64_t blocks = (n + per_block - 1) / per_block;
@@ -74,10 +74,12 @@ void fill_blocks(const char* op, const Tensor& t, int per_block, uint64_t seed, 
     // Blocks are independent (counter-based), so threads split them and the values stay the same.
     cpu::parallel_for(blocks, 4096, [&](int64_t b0, int64_t b1) {
       uint32_t w[4];
+      V v[4];
       for (int64_t b = b0; b < b1; ++b) {
         philox::block(seed, first + uint64_t(b), 0, w);
+        values(w, v);
         const int64_t base = b * per_block;
-        for (int q = 0; q < per_block && base + q < n; ++q) p[base + q] = cast_value<T>(value(w, q));
+        for (int q = 0; q < per_block && base + q < n; ++q) p[base + q] = cast_value<T>(v[q]);
       }
     });
   });
@@ -134,8 +136,9 @@ void trunc_normal_(const Tensor& t, double mean, double std, double a, double b,
   const philox::Draw d = uniform_draw(t.dtype(), lo, hi);
   Generator& g = resolve(gen);
   const uint64_t first = g.reserve(uint64_t((t.numel() + d.per_block - 1) / d.per_block));
-  fill_blocks("trunc_normal_", t, d.per_block, g.seed(), first, [&](const uint32_t* w, int q) {
-    return std::clamp(mean + std * std::sqrt(2.0) * erfinv(philox::real_value(d, w, q)), a, b);
+  fill_blocks<double>("trunc_normal_", t, d.per_block, g.seed(), first, [&](const uint32_t* w, double* out) {
+    philox::real_values(d, w, out);
+    for (int q = 0; q < d.per_block; ++q) out[q] = std::clamp(mean + std * std::sqrt(2.0) * erfinv(out[q]), a, b);
   });
 }
 
@@ -188,11 +191,11 @@ void philox_fill_(const Tensor& t, const philox::Draw& draw, uint64_t seed, uint
   CJ_FORWARD_TO_DEVICE(decltype(philox_fill_), "philox_fill_", t, t, draw, seed, first_block);
   CJ_CHECK(t.defined(), "philox_fill_: tensor is undefined");
   if (draw.kind == philox::Draw::integer)
-    fill_blocks("randint", t, draw.per_block, seed, first_block,
-                [&](const uint32_t* w, int q) { return philox::integer_value(draw, w, q); });
+    fill_blocks<int64_t>("randint", t, draw.per_block, seed, first_block,
+                         [&](const uint32_t* w, int64_t* out) { philox::integer_values(draw, w, out); });
   else
-    fill_blocks(draw.kind == philox::Draw::normal ? "normal_" : "uniform_", t, draw.per_block, seed, first_block,
-                [&](const uint32_t* w, int q) { return philox::real_value(draw, w, q); });
+    fill_blocks<double>(draw.kind == philox::Draw::normal ? "normal_" : "uniform_", t, draw.per_block, seed,
+                        first_block, [&](const uint32_t* w, double* out) { philox::real_values(draw, w, out); });
 }
 
 }  // namespace ops

@@ -95,15 +95,21 @@ TEST(Philox, DrawsProduceWhatTheSharedFunctionsCompute) {
   }
   philox::Draw d;
   d.bits = 53, d.per_block = 2, d.scale = 0x1.0p-53, d.a = -2, d.b = 5;
+  double reals[4];
   for (int64_t i = 0; i < 3; ++i) {
     philox::block(31, 11 + uint64_t(i / 2), 0, w);
-    EXPECT_EQ(u.at({i}), philox::real_value(d, w, int(i % 2))) << i;
+    philox::real_values(d, w, reals);
+    EXPECT_EQ(u.at({i}), reals[i % 2]) << i;
+    EXPECT_EQ(reals[i % 2], -2 + 7 * philox::uniform(w, int(i % 2), 53, 0x1.0p-53)) << i;
   }
   philox::Draw di;
   di.kind = philox::Draw::integer, di.per_block = 2, di.low = uint64_t(int64_t(-7)), di.range = 18;
+  int64_t ints[4];
   for (int64_t i = 0; i < 3; ++i) {
     philox::block(31, 13 + uint64_t(i / 2), 0, w);
-    EXPECT_EQ(k.at({i}), double(philox::integer_value(di, w, int(i % 2)))) << i;
+    philox::integer_values(di, w, ints);
+    EXPECT_EQ(k.at({i}), double(ints[i % 2])) << i;
+    EXPECT_EQ(ints[i % 2], -7 + int64_t(philox::word64(w, int(i % 2)) % 18)) << i;
   }
   EXPECT_EQ(gen.offset(), 15u);
 }
