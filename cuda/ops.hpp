@@ -61,6 +61,15 @@ ops::LayerNormGrads layer_norm_backward(const Tensor& gy, const Tensor& x, const
                                         const Shape& normalized_shape, const std::optional<Tensor>& weight,
                                         bool has_bias);
 
+// ---- random draws (random.cu): the CPU's Philox stream, bit for bit --------------------------------
+void philox_fill_(const Tensor& t, const philox::Draw& draw, uint64_t seed, uint64_t first_block);
+
+// ---- multi-tensor optimizer kernels (optim.cu): one launch over many tensors ---------------------
+void fused_adam_(const std::vector<ops::AdamSlice>& slices, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                 const Tensor& max_exp_avg_sq, const ops::AdamConfig& config);
+double foreach_norm_partial(const std::vector<Tensor>& tensors, bool inf_norm);
+void foreach_mul_(const std::vector<Tensor>& tensors, double factor);
+
 // ---- GEMM through cuBLASLt (gemm.cpp) ------------------------------------------------------------
 // TF32 for f32 GEMMs: off by default (full fp32 products), as PyTorch's matmul default.
 void set_allow_tf32(bool allow);
@@ -79,15 +88,6 @@ ops::AttentionGrads scaled_dot_product_attention_backward(const Tensor& gout, co
                                                           const Tensor& v, const Tensor& out, const Tensor& lse,
                                                           const std::optional<Tensor>& attn_mask,
                                                           std::optional<double> scale);
-
-// ---- random draws (random.cu): the CPU's Philox stream, bit for bit --------------------------------
-void philox_fill_(const Tensor& t, const philox::Draw& draw, uint64_t seed, uint64_t first_block);
-
-// ---- multi-tensor optimizer kernels (optim.cu): one launch over many tensors ---------------------
-void fused_adam_(const std::vector<ops::AdamSlice>& slices, const Tensor& exp_avg, const Tensor& exp_avg_sq,
-                 const Tensor& max_exp_avg_sq, const ops::AdamConfig& config);
-double foreach_norm_partial(const std::vector<Tensor>& tensors, bool inf_norm);
-void foreach_mul_(const std::vector<Tensor>& tensors, double factor);
 
 // ---- helpers shared by the op files ---------------------------------------------------------------
 // PyTorch's promotion (category first, then width; a Scalar only raises the category).

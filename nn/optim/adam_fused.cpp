@@ -125,6 +125,7 @@ void Adam::fused_step() {
         it->second = view;
       }
       if (!grad.defined()) continue;
+      CJ_CHECK(state.count("step"), name_, " (fused): the state of parameter ", index, " has no 'step'");
       Tensor& step_t = state.at("step");
       const int64_t step = step_t.item<int64_t>() + 1;
       ops::fill_(step_t, step);
