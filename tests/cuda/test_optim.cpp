@@ -53,12 +53,12 @@ TEST(CudaOptim, FusedAdamMatchesTheCpuLoopBitForBit) {
           ops::fused_adam_(on_gpu, gpu.m, gpu.v, gpu.vmax, config);  // forwards to cuda::fused_adam_
         }
         for (std::size_t i = 0; i < kShapes.size(); ++i)
-          EXPECT_TRUE(bytes_of(gpu.params[i]) == bytes_of(cpu.params[i]))
+          EXPECT_EQ(first_difference(gpu.params[i], cpu.params[i]), "")
               << what << ": param " << i << ", normalised error " << normalized_error(values(gpu.params[i]), values(cpu.params[i]));
-        EXPECT_TRUE(bytes_of(gpu.m) == bytes_of(cpu.m)) << what << ": exp_avg";
-        EXPECT_TRUE(bytes_of(gpu.v) == bytes_of(cpu.v)) << what << ": exp_avg_sq";
+        EXPECT_EQ(first_difference(gpu.m, cpu.m), "") << what << ": exp_avg";
+        EXPECT_EQ(first_difference(gpu.v, cpu.v), "") << what << ": exp_avg_sq";
         if (amsgrad) {
-          EXPECT_TRUE(bytes_of(gpu.vmax) == bytes_of(cpu.vmax)) << what << ": max_exp_avg_sq";
+          EXPECT_EQ(first_difference(gpu.vmax, cpu.vmax), "") << what << ": max_exp_avg_sq";
         }
       }
 }
@@ -85,7 +85,7 @@ TEST(CudaOptim, NormAndScalingMatchTheCpuOverMixedDtypes) {
   ops::foreach_mul_(cpu, 0.37);
   ops::foreach_mul_(gpu, 0.37);
   for (std::size_t i = 0; i < cpu.size(); ++i)
-    EXPECT_TRUE(bytes_of(gpu[i]) == bytes_of(cpu[i])) << "tensor " << i << " (" << dtype_name(cpu[i].dtype()) << ")";
+    EXPECT_EQ(first_difference(gpu[i], cpu[i]), "") << "tensor " << i << " (" << dtype_name(cpu[i].dtype()) << ")";
   // NaN propagates through both reductions
   Tensor bad = to_gpu(tensor({1.0f, NAN, 2.0f}));
   EXPECT_TRUE(std::isnan(ops::foreach_norm_partial({gpu[0], bad}, false)));
