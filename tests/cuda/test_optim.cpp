@@ -1,6 +1,7 @@
 // The multi-tensor optimizer kernels on CUDA against the CPU loops (which tests/nn checks against
 // the unfused optimizer): ops::fused_adam_ over several steps for every dtype and variant, and the
 // two passes of clip_grad_norm (ops::foreach_norm_partial, ops::foreach_mul_) over mixed dtypes.
+#include "tensor/backend.hpp"
 #include "tensor/ops/optim.hpp"
 #include "tests/cuda/bitwise.hpp"
 
@@ -8,6 +9,17 @@ using namespace cj;
 using namespace cj::test;
 
 namespace {
+
+TEST(CudaOptim, KernelsAreRegisteredWithoutAGpu) {
+  EXPECT_EQ(backend::find_op_erased(DeviceType::cuda, "fused_adam_"),
+            reinterpret_cast<backend::AnyFn>(&cuda::fused_adam_));
+  EXPECT_EQ(backend::find_op_erased(DeviceType::cuda, "foreach_norm_partial"),
+            reinterpret_cast<backend::AnyFn>(&cuda::foreach_norm_partial));
+  EXPECT_EQ(backend::find_op_erased(DeviceType::cuda, "foreach_mul_"),
+            reinterpret_cast<backend::AnyFn>(&cuda::foreach_mul_));
+  EXPECT_EQ(backend::find_op_erased(DeviceType::cuda, "philox_fill_"),
+            reinterpret_cast<backend::AnyFn>(&cuda::philox_fill_));
+}
 
 const std::vector<Shape> kShapes = {{33, 17}, {5}, {4096 * 4 + 3}, {1}, {3, 2, 7}};
 
