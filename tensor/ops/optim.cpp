@@ -123,8 +123,9 @@ double foreach_norm_partial(const std::vector<Tensor>& tensors, bool inf_norm) {
       // Fixed chunks (cpu::chunk_count) merged in order: the same total for the same thread count.
       std::vector<double> partial(std::size_t(cpu::chunk_count(c.numel(), kGrain)), 0.0);
       cpu::parallel_chunks(c.numel(), kGrain, [&](int64_t chunk, int64_t begin, int64_t end) {
-        // kLanes independent chains (merged in order) so the compiler can keep them in SIMD lanes
-        constexpr int kLanes = 8;
+        // kLanes independent chains (merged in order): the compiler keeps them in SIMD registers
+        // and the add latency overlaps
+        constexpr int kLanes = 32;
         double lane[kLanes] = {};
         int64_t j = begin;
         for (; j + kLanes <= end; j += kLanes)
