@@ -7,7 +7,9 @@
 #include "tensor/ops/elementwise.hpp"
 #include "tensor/ops/index.hpp"
 #include "tensor/ops/nn_kernels.hpp"
+#include "tensor/ops/optim.hpp"
 #include "tensor/ops/reduction.hpp"
+#include "tensor/random.hpp"
 #include "tensor/tensor.hpp"
 
 namespace cj::cuda {
@@ -59,6 +61,15 @@ ops::LayerNormOut layer_norm(const Tensor& x, const Shape& normalized_shape, con
 ops::LayerNormGrads layer_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                                         const Shape& normalized_shape, const std::optional<Tensor>& weight,
                                         bool has_bias);
+
+// ---- random draws (random.cu): the CPU's Philox stream, bit for bit --------------------------------
+void philox_fill_(const Tensor& t, const philox::Draw& draw, uint64_t seed, uint64_t first_block);
+
+// ---- multi-tensor optimizer kernels (optim.cu): one launch over many tensors ---------------------
+void fused_adam_(const std::vector<ops::AdamSlice>& slices, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                 const Tensor& max_exp_avg_sq, const ops::AdamConfig& config);
+double foreach_norm_partial(const std::vector<Tensor>& tensors, bool inf_norm);
+void foreach_mul_(const std::vector<Tensor>& tensors, double factor);
 
 // ---- GEMM through cuBLASLt (gemm.cpp) ------------------------------------------------------------
 // TF32 for f32 GEMMs: off by default (full fp32 products), as PyTorch's matmul default.

@@ -86,6 +86,12 @@ void register_all() {
   CJ_REGISTER_CUDA(decltype(ops::layer_norm_backward), "layer_norm_backward", ops::layer_norm_backward,
                    layer_norm_backward);
 
+  CJ_REGISTER_CUDA(decltype(ops::philox_fill_), "philox_fill_", ops::philox_fill_, philox_fill_);
+  CJ_REGISTER_CUDA(decltype(ops::fused_adam_), "fused_adam_", ops::fused_adam_, fused_adam_);
+  CJ_REGISTER_CUDA(decltype(ops::foreach_norm_partial), "foreach_norm_partial", ops::foreach_norm_partial,
+                   foreach_norm_partial);
+  CJ_REGISTER_CUDA(decltype(ops::foreach_mul_), "foreach_mul_", ops::foreach_mul_, foreach_mul_);
+
   CJ_REGISTER_CUDA(decltype(ops::mm), "mm", ops::mm, mm);
   CJ_REGISTER_CUDA(decltype(ops::bmm), "bmm", ops::bmm, bmm);
   CJ_REGISTER_CUDA(decltype(ops::matmul), "matmul", ops::matmul, matmul);

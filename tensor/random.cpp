@@ -9,38 +9,15 @@
 #include <numeric>
 #include <vector>
 
+#include "tensor/backend.hpp"
 #include "tensor/cpu/parallel.hpp"
 #include "tensor/dispatch.hpp"
 #include "tensor/ops/views.hpp"
 
 namespace cj {
 
-// ---- the block function ------------------------------------------------------------------------------
-
-namespace {
-constexpr uint32_t kPhiloxM0 = 0xD2511F53u, kPhiloxM1 = 0xCD9E8D57u;  // round multipliers
-constexpr uint32_t kPhiloxW0 = 0x9E3779B9u, kPhiloxW1 = 0xBB67AE85u;  // key schedule (Weyl) increments
-
-inline void mul_hi_lo(uint32_t a, uint32_t b, uint32_t& hi, uint32_t& lo) {
-  uint64_t p = uint64_t(a) * b;
-  hi = uint32_t(p >> 32);
-  lo = uint32_t(p);
-}
-}  // namespace
-
 void philox4x32_10(uint64_t seed, uint64_t counter_lo, uint64_t counter_hi, uint32_t out[4]) {
-  uint32_t c0 = uint32_t(counter_lo), c1 = uint32_t(counter_lo >> 32), c2 = uint32_t(counter_hi),
-           c3 = uint32_t(counter_hi >> 32);
-  uint32_t k0 = uint32_t(seed), k1 = uint32_t(seed >> 32);
-  for (int round = 0; round < 10; ++round) {
-    if (round > 0) k0 += kPhiloxW0, k1 += kPhiloxW1;  // the key is bumped between rounds
-    uint32_t hi0, lo0, hi1, lo1;
-    mul_hi_lo(kPhiloxM0, c0, hi0, lo0);
-    mul_hi_lo(kPhiloxM1, c2, hi1, lo1);
-    const uint32_t n0 = hi1 ^ c1 ^ k0, n2 = hi0 ^ c3 ^ k1;
-    c0 = n0, c1 = lo1, c2 = n2, c3 = lo0;
-  }
-  out[0] = c0, out[1] = c1, out[2] = c2, out[3] = c3;
+  philox::block(seed, counter_lo, counter_hi, out);
 }
 
 Generator& default_generator() {
@@ -54,8 +31,6 @@ void manual_seed(uint64_t seed) { default_generator().set_state(seed, 0); }
 
 namespace {
 
-constexpr double kTwoPi = 6.283185307179586476925;
-
 Generator& resolve(Generator* gen) { return gen ? *gen : default_generator(); }
 
 // Mantissa bits of a uniform in dtype t (see random.hpp).
@@ -68,59 +43,55 @@ int uniform_bits(DType t) {
   }
 }
 
-// 2^-bits (0 < bits < 1023) from its exponent field: std::ldexp is a libm call per drawn element.
-inline double exp2_neg(int bits) {
+// 2^-bits (0 < bits < 1023), exactly.
+double exp2_neg(int bits) {
   const uint64_t pattern = uint64_t(1023 - bits) << 52;
   double v;
   std::memcpy(&v, &pattern, sizeof v);
   return v;
 }
 
-// The uniform in [0, 1) of slot q of a block, for a dtype with `bits` mantissa bits.
-inline double block_uniform(const uint32_t w[4], int64_t q, int bits) {
-  if (bits == 53) return double(((uint64_t(w[2 * q]) << 32) | w[2 * q + 1]) >> 11) * 0x1.0p-53;
-  return double(w[q] >> (32 - bits)) * exp2_neg(bits);
-}
-inline int64_t uniforms_per_block(int bits) { return bits == 53 ? 2 : 4; }
-
-// The standard normal of slot q (Box-Muller on the slot's pair of uniforms).
-inline double block_normal(const uint32_t w[4], int64_t q, bool wide) {
-  double u1, u2;
-  if (wide) {
-    u1 = 1.0 - block_uniform(w, 0, 53), u2 = block_uniform(w, 1, 53);
-  } else {
-    int64_t j = q / 2;
-    u1 = 1.0 - block_uniform(w, 2 * j, 24), u2 = block_uniform(w, 2 * j + 1, 24);
-  }
-  double r = std::sqrt(-2.0 * std::log(u1));
-  return r * (q % 2 == 0 ? std::cos(kTwoPi * u2) : std::sin(kTwoPi * u2));
+philox::Draw uniform_draw(DType t, double low, double high) {
+  philox::Draw d;
+  d.kind = philox::Draw::uniform;
+  d.bits = uniform_bits(t);
+  d.per_block = d.bits == 53 ? 2 : 4;
+  d.scale = exp2_neg(d.bits);
+  d.a = low, d.b = high;
+  return d;
 }
 
-inline uint64_t block_word64(const uint32_t w[4], int64_t q) { return (uint64_t(w[2 * q]) << 32) | w[2 * q + 1]; }
-
-// Fills t (any layout) with value(words, slot) for its elements in row-major order, E per block.
-template <typename Value>
-void fill_draw(const char* op, const Tensor& t, int64_t per_block, Generator& gen, const Value& value) {
-  CJ_CHECK(t.is_cpu(), op, ": tensor is on ", t.device().str(), " and this build has no kernel there (CPU only)");
+// Fills the CPU tensor t (any layout) in row-major order, per_block elements from each Philox block
+// first, first + 1, ...: values(words, out) writes a block's per_block values (double or int64).
+template <typename V, typename Values>
+void fill_blocks(const char* op, const Tensor& t, int per_block, uint64_t seed, uint64_t first, const Values& values) {
   Tensor dst = t.is_contiguous() ? t : Tensor::empty(t.shape(), t.dtype());
   const int64_t n = t.numel();
-  const uint64_t blocks = uint64_t((n + per_block - 1) / per_block);
-  const uint64_t first = gen.reserve(blocks), seed = gen.seed();
+  const int64_t blocks = (n + per_block - 1) / per_block;
   dispatch_all(t.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* p = static_cast<T*>(dst.data_ptr());
     // Blocks are independent (counter-based), so threads split them and the values stay the same.
-    cpu::parallel_for(int64_t(blocks), 4096, [&](int64_t b0, int64_t b1) {
+    cpu::parallel_for(blocks, 4096, [&](int64_t b0, int64_t b1) {
       uint32_t w[4];
+      V v[4];
       for (int64_t b = b0; b < b1; ++b) {
-        philox4x32_10(seed, first + uint64_t(b), 0, w);
+        philox::block(seed, first + uint64_t(b), 0, w);
+        values(w, v);
         const int64_t base = b * per_block;
-        for (int64_t q = 0; q < per_block && base + q < n; ++q) p[base + q] = cast_value<T>(value(w, q));
+        for (int q = 0; q < per_block && base + q < n; ++q) p[base + q] = cast_value<T>(v[q]);
       }
     });
   });
   if (!dst.is_same(t)) ops::copy_(t, dst);
   t.bump_version();
+}
+
+// Reserves the blocks a draw over t needs from gen and fills t (on its device) from them.
+void draw_into(const Tensor& t, const philox::Draw& draw, Generator& gen) {
+  const uint64_t blocks = uint64_t((t.numel() + draw.per_block - 1) / draw.per_block);
+  const uint64_t first = gen.reserve(blocks);
+  ops::philox_fill_(t, draw, gen.seed(), first);
 }
 
 void check_floating(const char* op, DType t) {
@@ -134,17 +105,17 @@ double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 void uniform_(const Tensor& t, double low, double high, Generator* gen) {
   check_floating("uniform_", t.dtype());
   CJ_CHECK(low <= high, "uniform_: expected low <= high, got [", low, ", ", high, ")");
-  const int bits = uniform_bits(t.dtype());
-  fill_draw("uniform_", t, uniforms_per_block(bits), resolve(gen),
-            [&](const uint32_t* w, int64_t q) { return low + (high - low) * block_uniform(w, q, bits); });
+  draw_into(t, uniform_draw(t.dtype(), low, high), resolve(gen));
 }
 
 void normal_(const Tensor& t, double mean, double std, Generator* gen) {
   check_floating("normal_", t.dtype());
   CJ_CHECK(std >= 0, "normal_: expected std >= 0, got ", std);
-  const bool wide = t.dtype() == DType::f64;
-  fill_draw("normal_", t, wide ? 2 : 4, resolve(gen),
-            [&](const uint32_t* w, int64_t q) { return mean + std * block_normal(w, q, wide); });
+  philox::Draw d;
+  d.kind = philox::Draw::normal;
+  d.per_block = t.dtype() == DType::f64 ? 2 : 4;
+  d.a = mean, d.b = std;
+  draw_into(t, d, resolve(gen));
 }
 
 // As torch.nn.init.trunc_normal_: u uniform in [cdf(a'), cdf(b')] (as 2u - 1), then
@@ -154,10 +125,20 @@ void trunc_normal_(const Tensor& t, double mean, double std, double a, double b,
   CJ_CHECK(std > 0 && a < b, "trunc_normal_: expected std > 0 and a < b, got std ", std, ", [a, b] = [", a, ", ", b,
            "]");
   const double lo = 2 * normal_cdf((a - mean) / std) - 1, hi = 2 * normal_cdf((b - mean) / std) - 1;
-  const int bits = uniform_bits(t.dtype());
-  fill_draw("trunc_normal_", t, uniforms_per_block(bits), resolve(gen), [&](const uint32_t* w, int64_t q) {
-    double v = mean + std * std::sqrt(2.0) * erfinv(lo + (hi - lo) * block_uniform(w, q, bits));
-    return std::clamp(v, a, b);
+  if (!t.is_cpu()) {
+    // erfinv needs libm's erf, which differs between glibc and CUDA in the last bit: drawn on the
+    // host, so a device tensor gets exactly the CPU's values (init runs once; speed is no concern).
+    Tensor host = Tensor::empty(t.shape(), t.dtype());
+    trunc_normal_(host, mean, std, a, b, gen);
+    ops::copy_(t, host);
+    return;
+  }
+  const philox::Draw d = uniform_draw(t.dtype(), lo, hi);
+  Generator& g = resolve(gen);
+  const uint64_t first = g.reserve(uint64_t((t.numel() + d.per_block - 1) / d.per_block));
+  fill_blocks<double>("trunc_normal_", t, d.per_block, g.seed(), first, [&](const uint32_t* w, double* out) {
+    philox::real_values(d, w, out);
+    for (int q = 0; q < d.per_block; ++q) out[q] = std::clamp(mean + std * std::sqrt(2.0) * erfinv(out[q]), a, b);
   });
 }
 
@@ -179,9 +160,11 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions opti
   CJ_CHECK(high > low, "randint: expected low < high, got [", low, ", ", high, ")");
   CJ_CHECK(options.dtype != DType::b8, "randint: bool is not a valid dtype");
   Tensor t = Tensor::empty(shape, options);
-  const uint64_t range = uint64_t(high) - uint64_t(low);
-  fill_draw("randint", t, 2, resolve(gen),
-            [&](const uint32_t* w, int64_t q) { return int64_t(uint64_t(low) + block_word64(w, q) % range); });
+  philox::Draw d;
+  d.kind = philox::Draw::integer;
+  d.per_block = 2;
+  d.low = uint64_t(low), d.range = uint64_t(high) - uint64_t(low);
+  draw_into(t, d, resolve(gen));
   return t;
 }
 
@@ -193,7 +176,7 @@ Tensor randperm(int64_t n, Generator* gen) {
   uint32_t w[4];
   for (uint64_t b = 0; b < blocks; ++b) {
     philox4x32_10(g.seed(), first + b, 0, w);
-    for (int64_t q = 0; q < 2 && int64_t(2 * b) + q < n; ++q) keys[2 * b + q] = block_word64(w, q);
+    for (int64_t q = 0; q < 2 && int64_t(2 * b) + q < n; ++q) keys[2 * b + q] = philox::word64(w, int(q));
   }
   Tensor out = Tensor::empty({n}, DType::i64);
   int64_t* p = out.data<int64_t>();
@@ -201,6 +184,21 @@ Tensor randperm(int64_t n, Generator* gen) {
   std::stable_sort(p, p + n, [&](int64_t i, int64_t j) { return keys[i] < keys[j]; });
   return out;
 }
+
+namespace ops {
+
+void philox_fill_(const Tensor& t, const philox::Draw& draw, uint64_t seed, uint64_t first_block) {
+  CJ_FORWARD_TO_DEVICE(decltype(philox_fill_), "philox_fill_", t, t, draw, seed, first_block);
+  CJ_CHECK(t.defined(), "philox_fill_: tensor is undefined");
+  if (draw.kind == philox::Draw::integer)
+    fill_blocks<int64_t>("randint", t, draw.per_block, seed, first_block,
+                         [&](const uint32_t* w, int64_t* out) { philox::integer_values(draw, w, out); });
+  else
+    fill_blocks<double>(draw.kind == philox::Draw::normal ? "normal_" : "uniform_", t, draw.per_block, seed,
+                        first_block, [&](const uint32_t* w, double* out) { philox::real_values(draw, w, out); });
+}
+
+}  // namespace ops
 
 // Giles' single-precision approximation ("Approximating the erfinv function", GPU Computing Gems,
 // 2011) as a start, polished to double precision by two Newton steps on erf(x) = y.

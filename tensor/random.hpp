@@ -14,7 +14,8 @@
 //     uniform, f64          (E = 2): u = ((w_2q << 32 | w_2q+1) >> 11) * 2^-53;
 //     normal,  f32/bf16/f16 (E = 4): Box-Muller on the pair j = q / 2: u1 = 1 - U24(w_2j) in (0, 1],
 //                                    u2 = U24(w_2j+1); z = sqrt(-2 ln u1) * (q even ? cos : sin)(2 pi u2),
-//                                    computed in double, then rounded;
+//                                    computed in double (ln and sincos of tensor/philox.hpp, not
+//                                    libm's, so every backend rounds alike), then rounded;
 //     normal,  f64          (E = 2): the same with the two 53-bit uniforms of the block;
 //     randint               (E = 2): low + (w_2q << 32 | w_2q+1) mod (high - low) (bias < range / 2^64);
 //     randperm(n)           (E = 2): the 64-bit words k_i as randint's, then the stable order of
@@ -23,6 +24,7 @@
 //   trunc_normal_ draws u exactly as uniform_ does for the tensor's dtype (E and bits above).
 #include <cstdint>
 
+#include "tensor/philox.hpp"
 #include "tensor/tensor.hpp"
 
 namespace cj {
@@ -56,6 +58,14 @@ void uniform_(const Tensor& t, double low, double high, Generator* gen = nullptr
 void normal_(const Tensor& t, double mean, double std, Generator* gen = nullptr);
 // Normal(mean, std) truncated to [a, b] by inverse-CDF, as torch.nn.init.trunc_normal_.
 void trunc_normal_(const Tensor& t, double mean, double std, double a, double b, Generator* gen = nullptr);
+
+namespace ops {
+// The kernel behind uniform_, normal_, rand, randn and randint: element i of t (row-major) gets
+// draw's value for slot i % E of Philox block first_block + i / E under key seed. The caller has
+// reserved the blocks. A backend registers its own under "philox_fill_" (cuda/random.cu) running
+// the same tensor/philox.hpp functions, so device tensors get the CPU's values bit for bit.
+void philox_fill_(const Tensor& t, const philox::Draw& draw, uint64_t seed, uint64_t first_block);
+}  // namespace ops
 
 // Inverse error function in double (used by trunc_normal_): erf(erfinv(y)) = y for y in (-1, 1),
 // +-inf at +-1, NaN outside.

@@ -20,6 +20,7 @@ Adam::Adam(std::vector<ParamGroup> groups, AdamOptions options, bool decoupled_w
 }
 
 void Adam::step() {
+  if (options_.fused) return fused_step();
   const double beta1 = options_.beta1, beta2 = options_.beta2;
   for_each_param_with_grad([&](Tensor& p, Tensor grad, Group& group, ParamState& state) {
     if (state.empty()) {

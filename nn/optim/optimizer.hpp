@@ -16,6 +16,7 @@
 // gives the update of one step on the mean loss over the k micro-batches.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -124,6 +125,12 @@ struct AdamOptions {
   double eps = 1e-8;
   std::optional<double> weight_decay;  // unset: 0 (Adam) or 0.01 (AdamW)
   bool amsgrad = false;
+  // One pass over flat state buffers instead of a dozen ops per parameter (torch's fused=True):
+  // the state of all parameters of one dtype and device lives in one buffer per moment, and a
+  // step is one ops::fused_adam_ call (one loop on the CPU, one kernel launch on a GPU) over the
+  // parameters that have a gradient. Results, step counting and state_dict keys are the unfused
+  // step's exactly, so checkpoints move between the two. See nn/optim/adam_fused.cpp.
+  bool fused = false;
 };
 class Adam : public Optimizer {
  public:
@@ -135,8 +142,11 @@ class Adam : public Optimizer {
   Adam(std::vector<ParamGroup> groups, AdamOptions options, bool decoupled_weight_decay);
 
  private:
+  void fused_step();
   AdamOptions options_;
   bool decoupled_;
+  struct FlatState;                   // the flat buffers of the fused step (adam_fused.cpp)
+  std::shared_ptr<FlatState> flat_;  // created on the first fused step
 };
 class AdamW : public Adam {
  public:
@@ -146,7 +156,8 @@ class AdamW : public Adam {
 
 // torch.nn.utils.clip_grad_norm_: the norm (2 or infinity) of all gradients together; when it
 // exceeds max_norm every gradient is scaled by max_norm / (total + 1e-6). Returns the total norm.
-// Parameters without a gradient are ignored.
+// Parameters without a gradient are ignored. One f64 reduction over all gradients of a device,
+// then one scaling pass (as torch's foreach path); a NaN gradient gives a NaN norm and no scaling.
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double norm_type = 2.0);
 
 // Multiplies every defined .grad by factor (gradient accumulation: 1 / micro-batches).
