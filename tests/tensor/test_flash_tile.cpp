@@ -1,0 +1,158 @@
+// The flash attention kernels' maths (tensor/flash_tile.hpp), replayed tile by tile as the CUDA
+// kernels run it (tests/tensor/flash_emulation.hpp), against the CPU op in f64 on the same inputs:
+// every head dim the kernels take (8, 18, 32, 64), both row tilings (1 and 4 lanes per query),
+// f32/bf16/f16 storage, no mask, a key-padding mask that empties whole key tiles, a full bool mask and
+// an additive mask (both with a fully masked query row), forward and backward.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <optional>
+#include <string>
+
+#include "tensor/flash_mask.hpp"
+#include "tests/tensor/flash_emulation.hpp"
+#include "tests/tensor/numeric_check.hpp"
+
+using namespace cj;
+using namespace cj::test;
+
+namespace {
+
+enum class MaskKind { none, key_padding, full_bool, additive };
+const char* mask_name(MaskKind m) {
+  const char* names[] = {"no mask", "key padding", "full bool", "additive"};
+  return names[int(m)];
+}
+
+constexpr int64_t kB = 2, kH = 2;
+
+// attn_mask for (kB, kH, Lq, Lk) scores; the full and additive kinds mask every key of query 5.
+Tensor make_mask(MaskKind kind, int64_t Lq, int64_t Lk) {
+  if (kind == MaskKind::key_padding) {  // batch 1 sees keys 0, 1 and the last five only
+    std::vector<bool> keep(kB * Lk, true);
+    for (int64_t j = 2; j < Lk - 5; ++j) keep[Lk + j] = false;
+    return from_vector(keep, {kB, 1, 1, Lk});
+  }
+  Tensor u = seeded_uniform({kind == MaskKind::full_bool ? kB * kH : 1, Lq, Lk}, 99);
+  std::vector<double> x = to_vector<double>(u);
+  for (int64_t j = 0; j < Lk; ++j) x[5 * Lk + j] = -1;  // query 5 of the first (or only) head: all masked
+  if (kind == MaskKind::full_bool) {
+    std::vector<bool> keep(x.size());
+    for (size_t n = 0; n < x.size(); ++n) keep[n] = x[n] > -0.4;
+    return from_vector(keep, {kB, kH, Lq, Lk});
+  }
+  for (auto& v : x) v = v < -0.9 ? -INFINITY : 2 * v;
+  return ops::to(from_vector(x, {Lq, Lk}), DType::f32);
+}
+
+std::vector<float> widened(const Tensor& t) { return to_vector<float>(ops::to(t, DType::f32)); }
+
+// max |got - want| / max |want| over the finite reference values; infinite ones must match exactly.
+double normalized_error(const std::vector<float>& got, const Tensor& want_t) {
+  const std::vector<double> want = to_vector<double>(want_t);
+  if (got.size() != want.size()) return INFINITY;
+  double worst = 0, scale = 0;
+  for (size_t n = 0; n < got.size(); ++n) {
+    if (std::isinf(want[n]) || std::isinf(got[n])) {
+      if (double(got[n]) != want[n]) return INFINITY;
+      continue;
+    }
+    if (std::isnan(got[n]) || std::isnan(want[n])) return INFINITY;
+    worst = std::fmax(worst, std::fabs(got[n] - want[n]));
+    scale = std::fmax(scale, std::fabs(want[n]));
+  }
+  return worst / std::fmax(scale, 1e-12);
+}
+
+double tolerance(DType t) { return t == DType::f32 ? 1e-5 : 1e-2; }
+
+template <typename T, int E, int G>
+void check(MaskKind kind, int64_t Lq, int64_t Lk) {
+  const DType dt = dtype_of<T>::value;
+  const std::string what = std::string(dtype_name(dt)) + " E=" + std::to_string(E) + " G=" + std::to_string(G) +
+                           " Lq=" + std::to_string(Lq) + " Lk=" + std::to_string(Lk) + " " + mask_name(kind);
+  Tensor q = seeded_uniform({kB, kH, Lq, E}, 1, -2, 2, dt), k = seeded_uniform({kB, kH, Lk, E}, 2, -2, 2, dt);
+  Tensor v = seeded_uniform({kB, kH, Lk, E}, 3, -2, 2, dt), gout = seeded_uniform({kB, kH, Lq, E}, 4, -1, 1, dt);
+  std::optional<Tensor> mask;
+  if (kind != MaskKind::none) mask = make_mask(kind, Lq, Lk);
+
+  flash_emu::Problem p;
+  p.Bt = kB * kH;
+  p.Lq = Lq;
+  p.Lk = Lk;
+  p.scale = float(1 / std::sqrt(double(E)));
+  p.q = widened(q);
+  p.k = widened(k);
+  p.v = widened(v);
+  p.gout = widened(gout);
+  if (mask) p.mask = flash::make_mask_desc(*mask, {kB, kH}, Lq, Lk, "test");
+  flash_emu::forward<T, E, G>(p, p.out, p.lse);
+
+  // The reference: the CPU op in f64 on the same (already rounded) values.
+  auto f64 = [](const Tensor& t) { return ops::to(t, DType::f64); };
+  std::optional<Tensor> mask64;
+  if (mask) mask64 = mask->dtype() == DType::b8 ? *mask : f64(*mask);
+  auto ref = ops::scaled_dot_product_attention(f64(q), f64(k), f64(v), mask64);
+  EXPECT_LE(normalized_error(p.out, ref.out), tolerance(dt)) << what << ": out";
+  EXPECT_LE(normalized_error(p.lse, ref.lse), tolerance(DType::f32)) << what << ": lse";  // kept in f32
+
+  std::vector<float> gq, D, gk, gv;
+  flash_emu::backward_dq<T, E, G>(p, gq, D);
+  flash_emu::backward_dkv<T, E>(p, D, gk, gv);
+  auto g = ops::scaled_dot_product_attention_backward(f64(gout), f64(q), f64(k), f64(v), ref.out, ref.lse, mask64,
+                                                      std::nullopt);
+  EXPECT_LE(normalized_error(gq, g.gq), tolerance(dt)) << what << ": gq";
+  EXPECT_LE(normalized_error(gk, g.gk), tolerance(dt)) << what << ": gk";
+  EXPECT_LE(normalized_error(gv, g.gv), tolerance(dt)) << what << ": gv";
+}
+
+template <typename T, int E>
+void check_head_dim() {
+  for (MaskKind kind : {MaskKind::none, MaskKind::key_padding, MaskKind::full_bool, MaskKind::additive}) {
+    check<T, E, 1>(kind, 70, 75);  // two query blocks, a ragged last key tile
+    check<T, E, 4>(kind, 70, 75);
+    check<T, E, 4>(kind, 11, 75);  // slots attending to patches
+  }
+}
+
+template <typename T>
+void check_dtype() {
+  check_head_dim<T, 8>();
+  check_head_dim<T, 18>();
+  check_head_dim<T, 32>();
+  check_head_dim<T, 64>();
+}
+
+}  // namespace
+
+TEST(FlashTile, MatchesTheCpuOpInF32) { check_dtype<float>(); }
+TEST(FlashTile, MatchesTheCpuOpInBf16) { check_dtype<bf16>(); }
+TEST(FlashTile, MatchesTheCpuOpInF16) { check_dtype<f16>(); }
+
+// The online softmax over tiles equals one softmax over the whole row, whatever the split.
+TEST(FlashTile, OnlineSoftmaxMergesToTheWholeRow) {
+  constexpr int E = 8;
+  float q[E], k[40 * E], v[40 * E];
+  for (int e = 0; e < E; ++e) q[e] = 0.3f * float(e % 5) - 0.5f;
+  for (int n = 0; n < 40 * E; ++n) {
+    k[n] = std::sin(0.37f * float(n));
+    v[n] = std::cos(0.11f * float(n));
+  }
+  const flash::MaskDesc none;
+  flash::RowState<E> whole, first, second;
+  flash::init(whole);
+  flash::init(first);
+  flash::init(second);
+  flash::forward_tile<E, 40, E>(whole, q, k, v, 40, 0, 1, 1.f, none, 0, 0, 0);
+  flash::forward_tile<E, 40, E>(first, q, k, v, 13, 0, 1, 1.f, none, 0, 0, 0);
+  flash::forward_tile<E, 40, E>(second, q, k + 13 * E, v + 13 * E, 27, 0, 1, 1.f, none, 0, 0, 13);
+  float a[E], b[E];
+  const float lse_whole = flash::finish(whole, a), lse_split = flash::finish(flash::merge(first, second), b);
+  EXPECT_NEAR(lse_whole, lse_split, 1e-6);
+  for (int e = 0; e < E; ++e) EXPECT_NEAR(a[e], b[e], 1e-6) << e;
+  flash::RowState<E> empty;
+  flash::init(empty);
+  float z[E];
+  EXPECT_EQ(flash::finish(empty, z), -INFINITY);  // no live key: lse -inf and a zero output
+  EXPECT_EQ(z[0], 0.f);
+}
