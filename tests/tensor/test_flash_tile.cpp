@@ -10,6 +10,7 @@
 #include <string>
 
 #include "tensor/flash_mask.hpp"
+#include "tests/tensor/attention_cases.hpp"
 #include "tests/tensor/flash_emulation.hpp"
 #include "tests/tensor/numeric_check.hpp"
 
@@ -18,50 +19,12 @@ using namespace cj::test;
 
 namespace {
 
-enum class MaskKind { none, key_padding, full_bool, additive };
-const char* mask_name(MaskKind m) {
-  const char* names[] = {"no mask", "key padding", "full bool", "additive"};
-  return names[int(m)];
-}
-
 constexpr int64_t kB = 2, kH = 2;
-
-// attn_mask for (kB, kH, Lq, Lk) scores; the full and additive kinds mask every key of query 5.
-Tensor make_mask(MaskKind kind, int64_t Lq, int64_t Lk) {
-  if (kind == MaskKind::key_padding) {  // batch 1 sees keys 0, 1 and the last five only
-    std::vector<bool> keep(kB * Lk, true);
-    for (int64_t j = 2; j < Lk - 5; ++j) keep[Lk + j] = false;
-    return from_vector(keep, {kB, 1, 1, Lk});
-  }
-  Tensor u = seeded_uniform({kind == MaskKind::full_bool ? kB * kH : 1, Lq, Lk}, 99);
-  std::vector<double> x = to_vector<double>(u);
-  for (int64_t j = 0; j < Lk; ++j) x[5 * Lk + j] = -1;  // query 5 of the first (or only) head: all masked
-  if (kind == MaskKind::full_bool) {
-    std::vector<bool> keep(x.size());
-    for (size_t n = 0; n < x.size(); ++n) keep[n] = x[n] > -0.4;
-    return from_vector(keep, {kB, kH, Lq, Lk});
-  }
-  for (auto& v : x) v = v < -0.9 ? -INFINITY : 2 * v;
-  return ops::to(from_vector(x, {Lq, Lk}), DType::f32);
-}
 
 std::vector<float> widened(const Tensor& t) { return to_vector<float>(ops::to(t, DType::f32)); }
 
-// max |got - want| / max |want| over the finite reference values; infinite ones must match exactly.
-double normalized_error(const std::vector<float>& got, const Tensor& want_t) {
-  const std::vector<double> want = to_vector<double>(want_t);
-  if (got.size() != want.size()) return INFINITY;
-  double worst = 0, scale = 0;
-  for (size_t n = 0; n < got.size(); ++n) {
-    if (std::isinf(want[n]) || std::isinf(got[n])) {
-      if (double(got[n]) != want[n]) return INFINITY;
-      continue;
-    }
-    if (std::isnan(got[n]) || std::isnan(want[n])) return INFINITY;
-    worst = std::fmax(worst, std::fabs(got[n] - want[n]));
-    scale = std::fmax(scale, std::fabs(want[n]));
-  }
-  return worst / std::fmax(scale, 1e-12);
+double normalized_error(const std::vector<float>& got, const Tensor& want) {
+  return finite_normalized_error(std::vector<double>(got.begin(), got.end()), to_vector<double>(want));
 }
 
 double tolerance(DType t) { return t == DType::f32 ? 1e-5 : 1e-2; }
@@ -74,7 +37,7 @@ void check(MaskKind kind, int64_t Lq, int64_t Lk) {
   Tensor q = seeded_uniform({kB, kH, Lq, E}, 1, -2, 2, dt), k = seeded_uniform({kB, kH, Lk, E}, 2, -2, 2, dt);
   Tensor v = seeded_uniform({kB, kH, Lk, E}, 3, -2, 2, dt), gout = seeded_uniform({kB, kH, Lq, E}, 4, -1, 1, dt);
   std::optional<Tensor> mask;
-  if (kind != MaskKind::none) mask = make_mask(kind, Lq, Lk);
+  if (kind != MaskKind::none) mask = make_attention_mask(kind, kB, kH, Lq, Lk);
 
   flash_emu::Problem p;
   p.Bt = kB * kH;
@@ -108,7 +71,7 @@ void check(MaskKind kind, int64_t Lq, int64_t Lk) {
 
 template <typename T, int E>
 void check_head_dim() {
-  for (MaskKind kind : {MaskKind::none, MaskKind::key_padding, MaskKind::full_bool, MaskKind::additive}) {
+  for (MaskKind kind : kAllMasks) {
     check<T, E, 1>(kind, 70, 75);  // two query blocks, a ragged last key tile
     check<T, E, 4>(kind, 70, 75);
     check<T, E, 4>(kind, 11, 75);  // slots attending to patches
