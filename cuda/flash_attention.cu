@@ -6,11 +6,14 @@
 //   forward: 64 threads = 64/G query rows × G lanes; a thread holds its q row, its running (m, l,
 //            acc[E]) and its scores of the current tile in registers; the G lanes of a row merge
 //            with shuffles at the end. G = 4 for short query sets (slots), else 1.
-//   dQ:      the same tiling; a thread holds q, dO, dq (3E registers) and D_i = dO_i·O_i, which it
-//            also writes out for the next kernel.
+//   dQ:      the same tiling; a thread holds q, dO, dq (3E registers) and D_i (dO_i·O_i in f32; for
+//            16-bit inputs Σ_j p_ij dp_ij from a first pass over the keys), which it also writes out for
+//            the next kernel.
 //   dK/dV:   128 threads = 64 keys × 2 lanes streaming query tiles (q, dO, lse, D) through shared
 //            memory; lane 0 holds k_j and sums dK_j, lane 1 holds v_j and sums dV_j; they swap p_ij
 //            and dp_ij with one shuffle per query.
+#include <type_traits>
+
 #include "cuda/check.hpp"
 #include "cuda/dtype.cuh"
 #include "cuda/flash_attention.hpp"
@@ -48,17 +51,38 @@ __device__ __forceinline__ void load_tile(float* tile, const T* src, int64_t row
   }
 }
 
+// Where a thread of a RowConfig block works: batch entry b, query row i, lane; idle rows (i >= Lq)
+// still load tiles and join the shuffles.
+struct RowPlace {
+  int64_t b, i;
+  int lane;
+  bool active;
+};
+
+template <typename C>
+__device__ __forceinline__ RowPlace row_place(int64_t Lq) {
+  const int64_t blocks_per_batch = (Lq + C::kRows - 1) / C::kRows;
+  const int64_t i = (blockIdx.x % blocks_per_batch) * C::kRows + threadIdx.x / C::G;
+  return {blockIdx.x / blocks_per_batch, i, int(threadIdx.x % C::G), i < Lq};
+}
+
+// Keys [j0, j0 + count) of batch entry b into the K and V tiles, between two barriers.
+template <typename C, typename T>
+__device__ __forceinline__ void load_kv_tiles(float* k_tile, float* v_tile, const Args<T>& a, int64_t b, int64_t j0,
+                                              int count) {
+  __syncthreads();  // everyone is done with the previous tiles
+  load_tile<T, C::E, C::kStride>(k_tile, a.k + b * a.k_batch + j0 * a.k_row, a.k_row, count);
+  load_tile<T, C::E, C::kStride>(v_tile, a.v + b * a.v_batch + j0 * a.v_row, a.v_row, count);
+  __syncthreads();
+}
+
 // ---- forward ------------------------------------------------------------------------------------
 // out: (Bt, Lq, E) contiguous, lse: (Bt, Lq)
 template <typename T, int E, int G>
-__global__ void __launch_bounds__(64) forward_kernel(Args<T> a, T* out, float* lse) {
+__global__ void __launch_bounds__(flash::RowConfig<E, G>::kThreads) forward_kernel(Args<T> a, T* out, float* lse) {
   using C = flash::RowConfig<E, G>;
   __shared__ float k_tile[C::kKeys * C::kStride], v_tile[C::kKeys * C::kStride];
-  const int64_t blocks_per_batch = (a.Lq + C::kRows - 1) / C::kRows;
-  const int64_t b = blockIdx.x / blocks_per_batch;
-  const int64_t i = (blockIdx.x % blocks_per_batch) * C::kRows + threadIdx.x / G;
-  const int lane = threadIdx.x % G;
-  const bool active = i < a.Lq;  // idle threads still load tiles and join the shuffles
+  const auto [b, i, lane, active] = row_place<C>(a.Lq);
   float q[E];
   load_row<T, E>(q, a.q + b * a.q_batch + (active ? i : 0) * a.q_row);
   const int64_t mask_base = a.mask.batch_offset(b);
@@ -66,10 +90,7 @@ __global__ void __launch_bounds__(64) forward_kernel(Args<T> a, T* out, float* l
   flash::init(st);
   for (int64_t j0 = 0; j0 < a.Lk; j0 += C::kKeys) {
     const int count = tile_count(C::kKeys, a.Lk - j0);
-    __syncthreads();  // everyone is done with the previous tile
-    load_tile<T, E, C::kStride>(k_tile, a.k + b * a.k_batch + j0 * a.k_row, a.k_row, count);
-    load_tile<T, E, C::kStride>(v_tile, a.v + b * a.v_batch + j0 * a.v_row, a.v_row, count);
-    __syncthreads();
+    load_kv_tiles<C>(k_tile, v_tile, a, b, j0, count);
     if (active)
       flash::forward_tile<E, C::kPerLane, C::kStride>(st, q, k_tile, v_tile, count, lane, G, a.scale, a.mask,
                                                       mask_base, i, j0);
@@ -94,35 +115,41 @@ __global__ void __launch_bounds__(64) forward_kernel(Args<T> a, T* out, float* l
 // ---- backward: dQ (and D) ---------------------------------------------------------------------
 // gout, out, gq: (Bt, Lq, E) contiguous; lse, D: (Bt, Lq)
 template <typename T, int E, int G>
-__global__ void __launch_bounds__(64)
+__global__ void __launch_bounds__(flash::RowConfig<E, G>::kThreads)
     backward_dq_kernel(Args<T> a, const T* gout, const T* out, const float* lse, T* gq, float* D_out) {
   using C = flash::RowConfig<E, G>;
   __shared__ float k_tile[C::kKeys * C::kStride], v_tile[C::kKeys * C::kStride];
-  const int64_t blocks_per_batch = (a.Lq + C::kRows - 1) / C::kRows;
-  const int64_t b = blockIdx.x / blocks_per_batch;
-  const int64_t i = (blockIdx.x % blocks_per_batch) * C::kRows + threadIdx.x / G;
-  const int lane = threadIdx.x % G;
-  const bool active = i < a.Lq;
+  const auto [b, i, lane, active] = row_place<C>(a.Lq);
   const int64_t row = b * a.Lq + (active ? i : 0);
   float q[E], go[E], dq[E];
   load_row<T, E>(q, a.q + b * a.q_batch + (active ? i : 0) * a.q_row);
   load_row<T, E>(go, gout + row * E);
-  float D;
-  {
+  const float row_lse = lse[row];
+  const int64_t mask_base = a.mask.batch_offset(b);
+  float D = 0.f;
+  if constexpr (std::is_same_v<T, float>) {
     float o[E];
     load_row<T, E>(o, out + row * E);
     D = flash::dot<E>(go, o);
+  } else {  // a first pass over the keys: D from P and dP, not from the 16-bit O
+    for (int64_t j0 = 0; j0 < a.Lk; j0 += C::kKeys) {
+      const int count = tile_count(C::kKeys, a.Lk - j0);
+      load_kv_tiles<C>(k_tile, v_tile, a, b, j0, count);
+      if (active)
+        D += flash::d_tile<E, C::kPerLane, C::kStride>(q, go, row_lse, k_tile, v_tile, count, lane, G, a.scale, a.mask,
+                                                       mask_base, i, j0);
+    }
+#pragma unroll
+    for (int off = 1; off < G; off <<= 1) {
+      const float other = __shfl_xor_sync(0xffffffffu, D, off);
+      D = (threadIdx.x & off) ? other + D : D + other;
+    }
   }
-  const float row_lse = lse[row];
 #pragma unroll
   for (int e = 0; e < E; ++e) dq[e] = 0.f;
-  const int64_t mask_base = a.mask.batch_offset(b);
   for (int64_t j0 = 0; j0 < a.Lk; j0 += C::kKeys) {
     const int count = tile_count(C::kKeys, a.Lk - j0);
-    __syncthreads();
-    load_tile<T, E, C::kStride>(k_tile, a.k + b * a.k_batch + j0 * a.k_row, a.k_row, count);
-    load_tile<T, E, C::kStride>(v_tile, a.v + b * a.v_batch + j0 * a.v_row, a.v_row, count);
-    __syncthreads();
+    load_kv_tiles<C>(k_tile, v_tile, a, b, j0, count);
     if (active)
       flash::dq_tile<E, C::kPerLane, C::kStride>(dq, q, go, row_lse, D, k_tile, v_tile, count, lane, G, a.scale,
                                                  a.mask, mask_base, i, j0);
@@ -145,7 +172,7 @@ __global__ void __launch_bounds__(64)
 // ---- backward: dK and dV ----------------------------------------------------------------------
 // gout: (Bt, Lq, E) contiguous; lse, D: (Bt, Lq); gk, gv: (Bt, Lk, E) contiguous
 template <typename T, int E>
-__global__ void __launch_bounds__(128)
+__global__ void __launch_bounds__(flash::KeyConfig<E>::kThreads)
     backward_kv_kernel(Args<T> a, const T* gout, const float* lse, const float* D, T* gk, T* gv) {
   using C = flash::KeyConfig<E>;
   // q rows, then dO rows 4 floats further on, so that the two lanes of a key read different banks
@@ -215,17 +242,18 @@ unsigned blocks(int64_t Bt, int64_t L, int per_block) { return unsigned(Bt * ((L
 
 template <typename T, int E, int G>
 void launch_forward(const Operands& x, const Tensor& out, const Tensor& lse) {
+  using C = flash::RowConfig<E, G>;
   const Args<T> a = args_of<T>(x);
-  forward_kernel<T, E, G><<<blocks(x.q.size(0), a.Lq, flash::RowConfig<E, G>::kRows), 64, 0, current_stream()>>>(
+  forward_kernel<T, E, G><<<blocks(x.q.size(0), a.Lq, C::kRows), C::kThreads, 0, current_stream()>>>(
       a, static_cast<T*>(out.data_ptr()), static_cast<float*>(lse.data_ptr()));
 }
 
 template <typename T, int E, int G>
 void launch_backward_dq(const Operands& x, const Tensor& gout, const Tensor& out, const Tensor& lse,
                         const Tensor& gq, const Tensor& D) {
+  using C = flash::RowConfig<E, G>;
   const Args<T> a = args_of<T>(x);
-  backward_dq_kernel<T, E, G><<<blocks(x.q.size(0), a.Lq, flash::RowConfig<E, G>::kRows), 64, 0,
-                                current_stream()>>>(
+  backward_dq_kernel<T, E, G><<<blocks(x.q.size(0), a.Lq, C::kRows), C::kThreads, 0, current_stream()>>>(
       a, static_cast<const T*>(gout.data_ptr()), static_cast<const T*>(out.data_ptr()),
       static_cast<const float*>(lse.data_ptr()), static_cast<T*>(gq.data_ptr()), static_cast<float*>(D.data_ptr()));
 }
@@ -233,12 +261,13 @@ void launch_backward_dq(const Operands& x, const Tensor& gout, const Tensor& out
 template <typename T, int E>
 void launch_backward(const Operands& x, const Tensor& gout, const Tensor& out, const Tensor& lse, const Tensor& gq,
                      const Tensor& gk, const Tensor& gv) {
+  using C = flash::KeyConfig<E>;
   Tensor D = Tensor::empty({x.q.size(0), x.q.size(1)}, {DType::f32, x.q.device()});
   if (few_queries(x.q.size(1))) launch_backward_dq<T, E, 4>(x, gout, out, lse, gq, D);
   else launch_backward_dq<T, E, 1>(x, gout, out, lse, gq, D);
   CJ_CUDA_CHECK_LAUNCH("scaled_dot_product_attention_backward (flash dQ)");
   const Args<T> a = args_of<T>(x);
-  backward_kv_kernel<T, E><<<blocks(x.q.size(0), a.Lk, flash::KeyConfig<E>::kKeys), 128, 0, current_stream()>>>(
+  backward_kv_kernel<T, E><<<blocks(x.q.size(0), a.Lk, C::kKeys), C::kThreads, 0, current_stream()>>>(
       a, static_cast<const T*>(gout.data_ptr()), static_cast<const float*>(lse.data_ptr()),
       static_cast<const float*>(D.data_ptr()), static_cast<T*>(gk.data_ptr()), static_cast<T*>(gv.data_ptr()));
   CJ_CUDA_CHECK_LAUNCH("scaled_dot_product_attention_backward (flash dK/dV)");

@@ -68,7 +68,8 @@ inline Tensor random(const Shape& shape, DType dtype, uint32_t seed, Device devi
 
 // max |got - want| / max |want| (either device; NaN where the reference has NaN is skipped).
 inline double normalized_error(const Tensor& got, const Tensor& want) {
-  std::vector<double> a = to_vector<double>(ops::to(got, Device::cpu())), b = to_vector<double>(ops::to(want, Device::cpu()));
+  std::vector<double> a = to_vector<double>(ops::to(got, Device::cpu())),
+                      b = to_vector<double>(ops::to(want, Device::cpu()));
   if (a.size() != b.size()) return INFINITY;
   double worst = 0, scale = 0;
   for (size_t i = 0; i < a.size(); ++i) {

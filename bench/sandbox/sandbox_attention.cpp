@@ -73,14 +73,15 @@ int main() {
         const Errors e = check(s, dt, path);
         cuda::set_attention_path(path);
         auto f = cuda::scaled_dot_product_attention(x.q, x.k, x.v, std::nullopt, std::nullopt);
-        const double fwd = median_ms([&] { cuda::scaled_dot_product_attention(x.q, x.k, x.v, std::nullopt, std::nullopt); });
+        const double fwd =
+            median_ms([&] { cuda::scaled_dot_product_attention(x.q, x.k, x.v, std::nullopt, std::nullopt); });
         const double bwd = median_ms([&] {
           cuda::scaled_dot_product_attention_backward(x.gout, x.q, x.k, x.v, f.out, f.lse, std::nullopt, std::nullopt);
         });
         const std::string dims = std::to_string(s.B) + "x" + std::to_string(s.H) + "x" + std::to_string(s.Lq) + "x" +
                                  std::to_string(s.Lk) + "x" + std::to_string(s.E);
-        std::printf("%-26s %-22s %-5s %-6s %10.2e %10.2e %6s %10.4f %10.4f\n", s.name, dims.c_str(), dtype_name(dt), name,
-                    e.out, e.grad, verdict(std::max(e.out, e.grad), dt, failed), fwd, bwd);
+        std::printf("%-26s %-22s %-5s %-6s %10.2e %10.2e %6s %10.4f %10.4f\n", s.name, dims.c_str(), dtype_name(dt),
+                    name, e.out, e.grad, verdict(std::max(e.out, e.grad), dt, failed), fwd, bwd);
       }
     }
   cuda::set_attention_path(cuda::AttentionPath::automatic);

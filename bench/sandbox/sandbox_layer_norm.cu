@@ -60,8 +60,8 @@ __global__ void layer_norm_registers_kernel(int64_t rows, int C, const T* x, con
 template <typename T>
 ops::LayerNormOut layer_norm_registers(const Tensor& x, const Tensor& w, const Tensor& b) {
   const int64_t C = x.size(-1), rows = x.numel() / C;
-  ops::LayerNormOut r{Tensor::empty(x.shape(), {x.dtype(), x.device()}), Tensor::empty({rows}, {DType::f32, x.device()}),
-                      Tensor::empty({rows}, {DType::f32, x.device()})};
+  ops::LayerNormOut r{Tensor::empty(x.shape(), {x.dtype(), x.device()}),
+                      Tensor::empty({rows}, {DType::f32, x.device()}), Tensor::empty({rows}, {DType::f32, x.device()})};
   const unsigned blocks = unsigned((rows + kWarps - 1) / kWarps);
   auto p = [](const Tensor& t) { return static_cast<const T*>(t.data_ptr()); };
   T* py = static_cast<T*>(r.out.data_ptr());
@@ -70,10 +70,13 @@ ops::LayerNormOut layer_norm_registers(const Tensor& x, const Tensor& w, const T
   if (C <= 128)
     layer_norm_registers_kernel<T, 4><<<blocks, kWarps * 32, 0, s>>>(rows, int(C), p(x), p(w), p(b), 1e-5f, py, pm, pr);
   else if (C <= 384)
-    layer_norm_registers_kernel<T, 12><<<blocks, kWarps * 32, 0, s>>>(rows, int(C), p(x), p(w), p(b), 1e-5f, py, pm, pr);
+    layer_norm_registers_kernel<T, 12>
+        <<<blocks, kWarps * 32, 0, s>>>(rows, int(C), p(x), p(w), p(b), 1e-5f, py, pm, pr);
   else if (C <= 1024)
-    layer_norm_registers_kernel<T, 32><<<blocks, kWarps * 32, 0, s>>>(rows, int(C), p(x), p(w), p(b), 1e-5f, py, pm, pr);
-  else fail("sandbox_layer_norm: the registers variant takes rows of at most 1024");
+    layer_norm_registers_kernel<T, 32>
+        <<<blocks, kWarps * 32, 0, s>>>(rows, int(C), p(x), p(w), p(b), 1e-5f, py, pm, pr);
+  else
+    fail("sandbox_layer_norm: the registers variant takes rows of at most 1024");
   CJ_CUDA_CHECK_LAUNCH("layer_norm_registers");
   return r;
 }
