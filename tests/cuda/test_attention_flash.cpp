@@ -1,6 +1,6 @@
 // The fused flash attention kernels against the CPU op (f64, on the same rounded inputs) at every
 // head dim they take, in f32/bf16/f16, with every mask form (a fully masked query row included),
-// forward and backward; against the GEMM path; on non-contiguous inputs; and the path switch.
+// forward and backward; against the GEMM path; on strided inputs; and the path switch.
 #include "tests/cuda/gpu_test.hpp"
 #include "tests/tensor/attention_cases.hpp"
 
@@ -83,16 +83,25 @@ TEST(CudaFlashAttention, MatchesTheGemmPath) {
     }
 }
 
-TEST(CudaFlashAttention, TakesPermutedInputsAndTheAutomaticPathPicksIt) {
+TEST(CudaFlashAttention, TakesStridedInputsAndTheAutomaticPathPicksIt) {
   CJ_REQUIRE_GPU();
-  // (B, L, H, E) projections viewed as (B, H, L, E): unit last stride, strided rows
+  PathGuard automatic(cuda::AttentionPath::automatic);
+  // (B, L, H, E) projections viewed as (B, H, L, E) (copied to rows), and (Bt, L, 2E) sliced to the
+  // first E features (read in place: row stride 2E)
   Tensor q = ops::transpose(to_gpu(random_cpu({2, 40, 4, 32}, DType::f32, 95)), 1, 2);
   Tensor k = ops::transpose(to_gpu(random_cpu({2, 50, 4, 32}, DType::f32, 96)), 1, 2);
-  Tensor v = ops::transpose(to_gpu(random_cpu({2, 50, 4, 32}, DType::f32, 97)), 1, 2);
+  Tensor v = ops::slice(to_gpu(random_cpu({2, 4, 50, 64}, DType::f32, 97)), -1, 0, 32);
+  Tensor go = ops::slice(to_gpu(random_cpu({2, 4, 40, 64}, DType::f32, 98)), -1, 32, 64);
   auto ref = ops::scaled_dot_product_attention(f64(to_cpu(q)), f64(to_cpu(k)), f64(to_cpu(v)));
-  PathGuard automatic(cuda::AttentionPath::automatic);
+  auto gref = ops::scaled_dot_product_attention_backward(f64(to_cpu(go)), f64(to_cpu(q)), f64(to_cpu(k)),
+                                                         f64(to_cpu(v)), ref.out, ref.lse, std::nullopt, std::nullopt);
   auto got = cuda::scaled_dot_product_attention(q, k, v, std::nullopt, std::nullopt);
+  auto g = cuda::scaled_dot_product_attention_backward(go, q, k, v, got.out, got.lse, std::nullopt, std::nullopt);
   EXPECT_LE(err(got.out, ref.out), 1e-5);
+  EXPECT_LE(err(g.gq, gref.gq), 1e-5);
+  EXPECT_LE(err(g.gk, gref.gk), 1e-5);
+  EXPECT_LE(err(g.gv, gref.gv), 1e-5);
+  EXPECT_EQ(g.gv.shape(), v.shape());
 }
 
 TEST(CudaFlashAttention, ForcingFlashOnAnUnsupportedProblemThrows) {
