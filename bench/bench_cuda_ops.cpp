@@ -53,6 +53,17 @@ std::function<void()> make_workload(const std::string& op, DType dtype, const st
     Tensor a = random_gpu({dims[0], dims[1]}, dtype, 1), b = random_gpu({dims[1], dims[2]}, dtype, 2);
     return [a, b] { cuda::mm(a, b); };
   }
+  if (op == "attention_fwd" || op == "attention_bwd") {  // dims: B H Lq Lk E, no mask, whichever path is automatic
+    Tensor q = random_gpu({dims[0], dims[1], dims[2], dims[4]}, dtype, 6);
+    Tensor k = random_gpu({dims[0], dims[1], dims[3], dims[4]}, dtype, 7);
+    Tensor v = random_gpu({dims[0], dims[1], dims[3], dims[4]}, dtype, 8);
+    if (op == "attention_fwd") return [q, k, v] { cuda::scaled_dot_product_attention(q, k, v, std::nullopt, std::nullopt); };
+    auto f = cuda::scaled_dot_product_attention(q, k, v, std::nullopt, std::nullopt);
+    Tensor go = random_gpu(f.out.shape(), dtype, 9);
+    return [q, k, v, f, go] {
+      cuda::scaled_dot_product_attention_backward(go, q, k, v, f.out, f.lse, std::nullopt, std::nullopt);
+    };
+  }
   Tensor x = random_gpu({dims[0], dims[1]}, dtype, 3);
   if (op == "layer_norm") {
     Tensor w = random_gpu({dims[1]}, dtype, 4), b = random_gpu({dims[1]}, dtype, 5);

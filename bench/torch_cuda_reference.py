@@ -32,6 +32,16 @@ def make(op, dtype, dims):
     if op == "mm":
         a, b = rand(dims[0], dims[1]), rand(dims[1], dims[2])
         return lambda: torch.mm(a, b)
+    if op in ("attention_fwd", "attention_bwd"):  # dims: B H Lq Lk E; SDPA picks its own backend
+        B, H, Lq, Lk, E = dims
+        q, k, v = rand(B, H, Lq, E), rand(B, H, Lk, E), rand(B, H, Lk, E)
+        sdpa = torch.nn.functional.scaled_dot_product_attention
+        if op == "attention_fwd":
+            return lambda: sdpa(q, k, v)
+        q, k, v = (t.requires_grad_() for t in (q, k, v))
+        out = sdpa(q, k, v)
+        go = rand(B, H, Lq, E)
+        return lambda: torch.autograd.grad(out, (q, k, v), go, retain_graph=True)
     x = rand(dims[0], dims[1])
     if op == "layer_norm":
         w, b = rand(dims[1]), rand(dims[1])
@@ -82,7 +92,7 @@ def main():
     torch.backends.cudnn.allow_tf32 = False
     ours = ours_ms(args.ours)
     print(f"card: {torch.cuda.get_device_name()}, torch {torch.__version__}, TF32 off, median of {SAMPLES} x {LAUNCHES}")
-    print(f"{'workload':<18}{'op':<12}{'dtype':<7}{'shape':<22}{'cjepa ms':>10}{'torch ms':>10}{'ratio':>8}")
+    print(f"{'workload':<18}{'op':<14}{'dtype':<9}{'shape':<22}{'cjepa ms':>10}{'torch ms':>10}{'ratio':>8}")
     for name, op, dtype, dims in workloads():
         t = time_ms(make(op, dtype, dims))
         o = ours.get(name)
@@ -90,7 +100,7 @@ def main():
         dt = str(dtype).replace("torch.", "")
         o_s = f"{o:10.4f}" if o else f"{'-':>10}"
         r_s = f"{t / o:7.2f}x" if o else f"{'-':>8}"
-        print(f"{name:<18}{op:<12}{dt:<7}{shape:<22}{o_s}{t:10.4f}{r_s}")
+        print(f"{name:<18}{op:<14}{dt:<9}{shape:<22}{o_s}{t:10.4f}{r_s}")
         torch.cuda.empty_cache()
     return 0
 

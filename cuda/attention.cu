@@ -1,14 +1,22 @@
-// scaled_dot_product_attention through GEMMs and the row softmax: S = scale·q·kᵀ (+ mask),
-// P = softmax(S) with its log-sum-exp, out = P·v. The backward recomputes P and runs
-// dv = Pᵀ·dout, dP = dout·vᵀ, dS = softmax_backward(P, dP), dq = scale·dS·k, dk = scale·dSᵀ·q.
-// This materialises the (Lq, Lk) scores; the fused flash kernel that avoids it is the next step.
-// A fully masked row gives NaN, as the math path in PyTorch.
+// scaled_dot_product_attention on the GPU, by two paths:
+// - flash (flash_attention.cu): fused kernels that never materialise the scores, for head dims 8,
+//   18, 32, 64 (Ev = E) in f32/bf16/f16. A fully masked query row gives out = 0, lse = -inf and zero
+//   gradients, as the CPU op.
+// - GEMM, for everything else: S = scale·q·kᵀ (+ mask), P = softmax(S) with its log-sum-exp,
+//   out = P·v; the backward recomputes P and runs dv = Pᵀ·dout, dP = dout·vᵀ,
+//   dS = softmax_backward(P, dP), dq = scale·dS·k, dk = scale·dSᵀ·q. 16-bit inputs run it in f32
+//   and round the results once. A fully masked row gives NaN here (softmax of all -inf).
+// set_attention_path (or CJ_ATTENTION=flash|gemm|auto in the environment) forces either.
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
+#include "cuda/flash_attention.hpp"
 #include "cuda/launch.cuh"
 #include "cuda/math.cuh"
 #include "cuda/ops.hpp"
 #include "tensor/dispatch.hpp"
+#include "tensor/flash_mask.hpp"
 #include "tensor/ops/views.hpp"
 
 namespace cj::cuda {
@@ -98,7 +106,69 @@ Tensor probabilities(const char* op, const Problem& p, const std::optional<Tenso
   return softmax_last_dim_with_lse(scores, lse);
 }
 
+AttentionPath path_from_environment() {
+  const char* env = std::getenv("CJ_ATTENTION");
+  if (env == nullptr || std::strcmp(env, "auto") == 0 || *env == 0) return AttentionPath::automatic;
+  if (std::strcmp(env, "flash") == 0) return AttentionPath::flash;
+  if (std::strcmp(env, "gemm") == 0) return AttentionPath::gemm;
+  fail("CJ_ATTENTION must be flash, gemm or auto, got '", env, "'");
+}
+
+AttentionPath& chosen_path() {
+  static AttentionPath path = path_from_environment();
+  return path;
+}
+
+// Why the flash kernels cannot take this problem, or nullptr when they can.
+const char* flash_refusal(const Problem& p) {
+  if (!flash_attention::head_dim_supported(p.E) || p.Ev != p.E) return "head dims other than 8, 18, 32, 64 with Ev = E";
+  const DType t = p.q.dtype();
+  if (t != DType::f32 && t != DType::bf16 && t != DType::f16) return "dtypes other than f32, bf16, f16";
+  if (p.batch.size() > size_t(flash::kMaxBatchDims)) return "more than 6 batch dims";
+  if (p.Lq == 0 || p.Lk == 0 || p.q.size(0) == 0) return "empty inputs";
+  return nullptr;
+}
+
+bool use_flash(const char* op, const Problem& p) {
+  const char* refusal = flash_refusal(p);
+  if (chosen_path() == AttentionPath::flash)
+    CJ_CHECK(refusal == nullptr, op, ": the flash path was forced (set_attention_path / CJ_ATTENTION) but it does not ",
+             "take ", refusal, "; got q ", p.q.shape(), ", v's last dim ", p.Ev, ", ", dtype_name(p.q.dtype()));
+  return chosen_path() != AttentionPath::gemm && refusal == nullptr;
+}
+
+Tensor unit_last_stride(const Tensor& t) { return t.stride(-1) == 1 ? t : ops::contiguous(t); }
+
+// The problem as the flash kernels take it: bool or f32 mask, unit last strides.
+flash_attention::Operands flash_operands(const char* op, const Problem& p, const std::optional<Tensor>& mask_in,
+                                         Tensor& mask_keepalive) {
+  flash_attention::Operands x{unit_last_stride(p.q), unit_last_stride(p.k), unit_last_stride(p.v), {}, float(p.scale)};
+  if (mask_in && mask_in->defined()) {
+    check_cuda(op, *mask_in);
+    CJ_CHECK(mask_in->dtype() == DType::b8 || is_floating(mask_in->dtype()), op,
+             ": attn_mask must be bool (true = attend) or floating (added to the scores), got ",
+             dtype_name(mask_in->dtype()));
+    mask_keepalive = mask_in->dtype() == DType::b8 ? *mask_in : as_dtype(*mask_in, DType::f32);
+    x.mask = flash::make_mask_desc(mask_keepalive, p.batch, p.Lq, p.Lk, op);
+  }
+  return x;
+}
+
+// The GEMM path runs 16-bit problems in f32: rounding P and dS to 16 bits before their GEMMs put
+// bf16 gradients 1% off (the values are widened exactly; results are rounded once at the end).
+Problem widened(const Problem& p) {
+  if (p.q.dtype() != DType::bf16 && p.q.dtype() != DType::f16) return p;
+  Problem w = p;
+  w.q = as_dtype(p.q, DType::f32);
+  w.k = as_dtype(p.k, DType::f32);
+  w.v = as_dtype(p.v, DType::f32);
+  return w;
+}
+
 }  // namespace
+
+void set_attention_path(AttentionPath path) { chosen_path() = path; }
+AttentionPath attention_path() { return chosen_path(); }
 
 ops::AttentionOut scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                                const std::optional<Tensor>& attn_mask, std::optional<double> scale) {
@@ -106,8 +176,16 @@ ops::AttentionOut scaled_dot_product_attention(const Tensor& q, const Tensor& k,
   Problem p = prepare(op, q, k, v, scale);
   ops::AttentionOut res;
   res.lse = Tensor::empty(with(p.batch, {p.Lq}), {DType::f32, q.device()});
-  Tensor probs = probabilities(op, p, attn_mask, res.lse);
-  res.out = ops::view(bmm(probs, p.v), with(p.batch, {p.Lq, p.Ev}));
+  if (use_flash(op, p)) {
+    Tensor mask;
+    const flash_attention::Operands x = flash_operands(op, p, attn_mask, mask);
+    res.out = Tensor::empty(with(p.batch, {p.Lq, p.Ev}), {q.dtype(), q.device()});
+    flash_attention::forward(x, res.out, res.lse);
+    return res;
+  }
+  const Problem w = widened(p);
+  Tensor probs = probabilities(op, w, attn_mask, res.lse);
+  res.out = as_dtype(ops::view(bmm(probs, w.v), with(p.batch, {p.Lq, p.Ev})), q.dtype());
   return res;
 }
 
@@ -122,18 +200,30 @@ ops::AttentionGrads scaled_dot_product_attention_backward(const Tensor& gout, co
            " and out ", out.shape(), " must have the output's shape ", with(p.batch, {p.Lq, p.Ev}));
   CJ_CHECK(lse.shape() == with(p.batch, {p.Lq}), op, ": lse has shape ", lse.shape(), ", expected ",
            with(p.batch, {p.Lq}));
-  // P is recomputed (scores are not kept between forward and backward); its lse equals the saved one.
-  Tensor lse_again = Tensor::empty(lse.shape(), {DType::f32, q.device()});
-  Tensor probs = probabilities(op, p, attn_mask, lse_again);
-  Tensor g = ops::reshape(as_dtype(gout, q.dtype()), {-1, p.Lq, p.Ev});
   ops::AttentionGrads grads;
+  if (use_flash(op, p)) {
+    Tensor mask;
+    const flash_attention::Operands x = flash_operands(op, p, attn_mask, mask);
+    auto rows = [&](const Tensor& t) { return ops::contiguous(ops::reshape(as_dtype(t, q.dtype()), {-1, p.Lq, p.Ev})); };
+    grads.gq = Tensor::empty(q.shape(), {q.dtype(), q.device()});
+    grads.gk = Tensor::empty(k.shape(), {q.dtype(), q.device()});
+    grads.gv = Tensor::empty(v.shape(), {q.dtype(), q.device()});
+    flash_attention::backward(x, rows(gout), rows(out), ops::contiguous(as_dtype(lse, DType::f32)), grads.gq,
+                              grads.gk, grads.gv);
+    return grads;
+  }
+  // P is recomputed (scores are not kept between forward and backward); its lse equals the saved one.
+  const Problem w = widened(p);
+  Tensor lse_again = Tensor::empty(lse.shape(), {DType::f32, q.device()});
+  Tensor probs = probabilities(op, w, attn_mask, lse_again);
+  Tensor g = ops::reshape(as_dtype(gout, w.q.dtype()), {-1, p.Lq, p.Ev});
   Tensor gv = bmm(ops::transpose(probs, 1, 2), g);
-  Tensor gscores = softmax_backward(probs, bmm(g, ops::transpose(p.v, 1, 2)), -1);
-  Tensor gq = bmm_scaled(gscores, p.k, p.scale);
-  Tensor gk = bmm_scaled(ops::transpose(gscores, 1, 2), p.q, p.scale);
-  grads.gq = ops::view(gq, q.shape());
-  grads.gk = ops::view(gk, k.shape());
-  grads.gv = ops::view(gv, v.shape());
+  Tensor gscores = softmax_backward(probs, bmm(g, ops::transpose(w.v, 1, 2)), -1);
+  Tensor gq = bmm_scaled(gscores, w.k, p.scale);
+  Tensor gk = bmm_scaled(ops::transpose(gscores, 1, 2), w.q, p.scale);
+  grads.gq = as_dtype(ops::view(gq, q.shape()), q.dtype());
+  grads.gk = as_dtype(ops::view(gk, k.shape()), q.dtype());
+  grads.gv = as_dtype(ops::view(gv, v.shape()), q.dtype());
   return grads;
 }
 

@@ -82,7 +82,12 @@ Tensor linear(const Tensor& x, const Tensor& weight, const std::optional<Tensor>
 // alpha · a · b over a batch: a (B, M, K), b (B, K, N) -> (B, M, N); any strides cuBLASLt can read.
 Tensor bmm_scaled(const Tensor& a, const Tensor& b, double alpha);
 
-// ---- attention (attention.cu): GEMM + softmax for now; a fused flash kernel is the next step ----
+// ---- attention (attention.cu): fused flash kernels where they apply, GEMM + softmax otherwise ----
+// automatic: flash for head dims 8/18/32/64 (Ev = E) in f32/bf16/f16, GEMM otherwise; flash: refuse
+// (throw) what flash cannot take; gemm: always GEMM. Default from CJ_ATTENTION=auto|flash|gemm.
+enum class AttentionPath { automatic, flash, gemm };
+void set_attention_path(AttentionPath path);
+AttentionPath attention_path();
 ops::AttentionOut scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                                const std::optional<Tensor>& attn_mask, std::optional<double> scale);
 ops::AttentionGrads scaled_dot_product_attention_backward(const Tensor& gout, const Tensor& q, const Tensor& k,

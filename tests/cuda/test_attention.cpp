@@ -1,5 +1,6 @@
 // scaled_dot_product_attention forward (out, lse) and backward (gq, gk, gv) against an f64
-// reference, without a mask, with a bool key-padding mask and with an additive float mask.
+// reference, without a mask, with a bool key-padding mask and with an additive float mask. Ev = 6 != E
+// keeps these on the GEMM path (test_attention_flash.cpp covers the flash kernels).
 #include "tests/cuda/reference.hpp"
 
 using namespace cj;

@@ -1,0 +1,114 @@
+// The fused flash attention kernels against the CPU op (f64, on the same rounded inputs) at every
+// head dim they take, in f32/bf16/f16, with every mask form (a fully masked query row included),
+// forward and backward; against the GEMM path; on strided inputs; and the path switch.
+#include "tests/cuda/gpu_test.hpp"
+#include "tests/tensor/attention_cases.hpp"
+
+using namespace cj;
+using namespace cj::test;
+
+namespace {
+
+// Forces a path for one scope and restores the previous one.
+struct PathGuard {
+  cuda::AttentionPath before = cuda::attention_path();
+  explicit PathGuard(cuda::AttentionPath p) { cuda::set_attention_path(p); }
+  ~PathGuard() { cuda::set_attention_path(before); }
+};
+
+Tensor f64(const Tensor& t) { return ops::to(t, DType::f64); }
+
+double err(const Tensor& got, const Tensor& want) { return finite_normalized_error(values(got), values(want)); }
+
+void check_against_cpu(DType dt, int64_t E, MaskKind kind, int64_t Lq, int64_t Lk) {
+  const int64_t B = 2, H = 3;
+  const std::string what = std::string(dtype_name(dt)) + " E=" + std::to_string(E) + " Lq=" + std::to_string(Lq) +
+                           " Lk=" + std::to_string(Lk) + " " + mask_name(kind);
+  Tensor q = random_cpu({B, H, Lq, E}, dt, 80), k = random_cpu({B, H, Lk, E}, dt, 81);
+  Tensor v = random_cpu({B, H, Lk, E}, dt, 82), gout = random_cpu({B, H, Lq, E}, dt, 83, -1, 1);
+  Tensor mask = make_attention_mask(kind, B, H, Lq, Lk);
+  std::optional<Tensor> mask_cpu, mask_gpu, mask64;
+  if (mask.defined()) {
+    mask_cpu = mask;
+    mask_gpu = to_gpu(mask);
+    mask64 = mask.dtype() == DType::b8 ? mask : f64(mask);
+  }
+  auto ref = ops::scaled_dot_product_attention(f64(q), f64(k), f64(v), mask64);
+  auto gref = ops::scaled_dot_product_attention_backward(f64(gout), f64(q), f64(k), f64(v), ref.out, ref.lse, mask64,
+                                                         std::nullopt);
+  PathGuard flash(cuda::AttentionPath::flash);
+  Tensor qg = to_gpu(q), kg = to_gpu(k), vg = to_gpu(v);
+  auto fwd = cuda::scaled_dot_product_attention(qg, kg, vg, mask_gpu, std::nullopt);
+  EXPECT_EQ(fwd.out.dtype(), dt);
+  EXPECT_LE(err(fwd.out, ref.out), tolerance(dt)) << what << ": out";
+  EXPECT_LE(err(fwd.lse, ref.lse), tolerance(DType::f32)) << what << ": lse";
+  auto g = cuda::scaled_dot_product_attention_backward(to_gpu(gout), qg, kg, vg, fwd.out, fwd.lse, mask_gpu,
+                                                       std::nullopt);
+  EXPECT_LE(err(g.gq, gref.gq), tolerance(dt)) << what << ": gq";
+  EXPECT_LE(err(g.gk, gref.gk), tolerance(dt)) << what << ": gk";
+  EXPECT_LE(err(g.gv, gref.gv), tolerance(dt)) << what << ": gv";
+}
+
+}  // namespace
+
+TEST(CudaFlashAttention, MatchesTheCpuOpAtEveryHeadDimDtypeAndMask) {
+  CJ_REQUIRE_GPU();
+  for (DType dt : {DType::f32, DType::bf16, DType::f16})
+    for (int64_t E : {8, 18, 32, 64})
+      for (MaskKind kind : kAllMasks) {
+        check_against_cpu(dt, E, kind, 70, 75);   // one lane per query, two query blocks, ragged key tiles
+        check_against_cpu(dt, E, kind, 11, 197);  // slots over patches: 4 lanes per query
+      }
+}
+
+TEST(CudaFlashAttention, MatchesTheGemmPath) {
+  CJ_REQUIRE_GPU();
+  for (DType dt : {DType::f32, DType::bf16})
+    for (int64_t E : {8, 64}) {
+      // DINOv2-like: (B, H, 197, E), key padding only (the GEMM path gives NaN for empty rows)
+      Tensor q = to_gpu(random_cpu({2, 6, 197, E}, dt, 90)), k = to_gpu(random_cpu({2, 6, 197, E}, dt, 91));
+      Tensor v = to_gpu(random_cpu({2, 6, 197, E}, dt, 92)), go = to_gpu(random_cpu({2, 6, 197, E}, dt, 93));
+      std::optional<Tensor> mask = to_gpu(make_attention_mask(MaskKind::key_padding, 2, 6, 197, 197));
+      auto run = [&](cuda::AttentionPath path) {
+        PathGuard guard(path);
+        auto f = cuda::scaled_dot_product_attention(q, k, v, mask, 0.3);
+        auto g = cuda::scaled_dot_product_attention_backward(go, q, k, v, f.out, f.lse, mask, 0.3);
+        return std::vector<Tensor>{f.out, f.lse, g.gq, g.gk, g.gv};
+      };
+      auto flash = run(cuda::AttentionPath::flash), gemm = run(cuda::AttentionPath::gemm);
+      const char* names[] = {"out", "lse", "gq", "gk", "gv"};
+      for (int n = 0; n < 5; ++n)
+        EXPECT_LE(err(flash[n], gemm[n]), n == 1 ? 1e-5 : 2 * tolerance(dt))  // both sides rounded once
+            << dtype_name(dt) << " E=" << E << " " << names[n];
+    }
+}
+
+TEST(CudaFlashAttention, TakesStridedInputsAndTheAutomaticPathPicksIt) {
+  CJ_REQUIRE_GPU();
+  PathGuard automatic(cuda::AttentionPath::automatic);
+  // (B, L, H, E) projections viewed as (B, H, L, E) (copied to rows), and (Bt, L, 2E) sliced to the
+  // first E features (read in place: row stride 2E)
+  Tensor q = ops::transpose(to_gpu(random_cpu({2, 40, 4, 32}, DType::f32, 95)), 1, 2);
+  Tensor k = ops::transpose(to_gpu(random_cpu({2, 50, 4, 32}, DType::f32, 96)), 1, 2);
+  Tensor v = ops::slice(to_gpu(random_cpu({2, 4, 50, 64}, DType::f32, 97)), -1, 0, 32);
+  Tensor go = ops::slice(to_gpu(random_cpu({2, 4, 40, 64}, DType::f32, 98)), -1, 32, 64);
+  auto ref = ops::scaled_dot_product_attention(f64(to_cpu(q)), f64(to_cpu(k)), f64(to_cpu(v)));
+  auto gref = ops::scaled_dot_product_attention_backward(f64(to_cpu(go)), f64(to_cpu(q)), f64(to_cpu(k)),
+                                                         f64(to_cpu(v)), ref.out, ref.lse, std::nullopt, std::nullopt);
+  auto got = cuda::scaled_dot_product_attention(q, k, v, std::nullopt, std::nullopt);
+  auto g = cuda::scaled_dot_product_attention_backward(go, q, k, v, got.out, got.lse, std::nullopt, std::nullopt);
+  EXPECT_LE(err(got.out, ref.out), 1e-5);
+  EXPECT_LE(err(g.gq, gref.gq), 1e-5);
+  EXPECT_LE(err(g.gk, gref.gk), 1e-5);
+  EXPECT_LE(err(g.gv, gref.gv), 1e-5);
+  EXPECT_EQ(g.gv.shape(), v.shape());
+}
+
+TEST(CudaFlashAttention, ForcingFlashOnAnUnsupportedProblemThrows) {
+  CJ_REQUIRE_GPU();
+  PathGuard flash(cuda::AttentionPath::flash);
+  Tensor q = zeros({2, 5, 16}, {DType::f32, Device::cuda()});  // head dim 16 has no kernel
+  EXPECT_THROW(cuda::scaled_dot_product_attention(q, q, q, std::nullopt, std::nullopt), Error);
+  Tensor d = zeros({2, 5, 8}, {DType::f64, Device::cuda()});  // f64 stays on the GEMM path
+  EXPECT_THROW(cuda::scaled_dot_product_attention(d, d, d, std::nullopt, std::nullopt), Error);
+}
