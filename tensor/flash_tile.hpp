@@ -92,6 +92,16 @@ CJ_HD void axpy(float* acc, float a, const float* x) {
   for (int e = 0; e < E; ++e) acc[e] = fmaf(a, x[e], acc[e]);
 }
 
+// f(j) for the keys of a tile that one thread takes: j = lane, lane + G, ... < count (N of them at most).
+template <int N, typename F>
+CJ_HD void for_my_keys(int lane, int G, int count, const F& f) {
+  CJ_UNROLL
+  for (int n = 0; n < N; ++n) {
+    const int j = lane + n * G;
+    if (j < count) f(j);
+  }
+}
+
 // p = exp(s - lse), 0 for a query whose keys are all masked (lse = -inf)
 CJ_HD float probability(float s, float lse) { return lse == -INFINITY ? 0.f : expf(s - lse); }
 
@@ -182,15 +192,11 @@ CJ_HD float d_tile(const float (&q)[E], const float (&go)[E], float lse, const f
                    int count, int lane, int G, float scale, const MaskDesc& mask, int64_t mask_base, int64_t i,
                    int64_t j0) {
   float d = 0.f;
-  CJ_UNROLL
-  for (int n = 0; n < N; ++n) {
-    const int j = lane + n * G;
-    if (j < count) {
-      float p, dp;
-      p_and_dp<E, S>(p, dp, q, go, lse, k_tile, v_tile, j, scale, mask, mask_base, i, j0);
-      d = fmaf(p, dp, d);
-    }
-  }
+  for_my_keys<N>(lane, G, count, [&](int j) {
+    float p, dp;
+    p_and_dp<E, S>(p, dp, q, go, lse, k_tile, v_tile, j, scale, mask, mask_base, i, j0);
+    d = fmaf(p, dp, d);
+  });
   return d;
 }
 
@@ -199,15 +205,11 @@ template <int E, int N, int S>
 CJ_HD void dq_tile(float (&dq)[E], const float (&q)[E], const float (&go)[E], float lse, float D, const float* k_tile,
                    const float* v_tile, int count, int lane, int G, float scale, const MaskDesc& mask,
                    int64_t mask_base, int64_t i, int64_t j0) {
-  CJ_UNROLL
-  for (int n = 0; n < N; ++n) {
-    const int j = lane + n * G;
-    if (j < count) {
-      float p, dp;
-      p_and_dp<E, S>(p, dp, q, go, lse, k_tile, v_tile, j, scale, mask, mask_base, i, j0);
-      axpy<E>(dq, p * (dp - D), k_tile + j * S);
-    }
-  }
+  for_my_keys<N>(lane, G, count, [&](int j) {
+    float p, dp;
+    p_and_dp<E, S>(p, dp, q, go, lse, k_tile, v_tile, j, scale, mask, mask_base, i, j0);
+    axpy<E>(dq, p * (dp - D), k_tile + j * S);
+  });
 }
 
 // ---- backward: dK, dV (key-parallel, two lanes per key) -------------------------------------------

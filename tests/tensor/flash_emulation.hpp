@@ -48,6 +48,20 @@ void load_kv_tiles(std::vector<float>& kt, std::vector<float>& vt, const Problem
   load_tile<C::E, C::kStride>(vt, p.v.data() + b * p.Lk * C::E, j0, count);
 }
 
+// For every key tile of batch entry b (loaded into kt, vt): f(t, i, j0, count) for each thread t of the
+// block at query row i0 whose row i exists, as the kernels' tile loops.
+template <typename C, typename F>
+void over_key_tiles(const Problem& p, int64_t b, int64_t i0, std::vector<float>& kt, std::vector<float>& vt, F&& f) {
+  for (int64_t j0 = 0; j0 < p.Lk; j0 += C::kKeys) {
+    const int count = int(std::min<int64_t>(C::kKeys, p.Lk - j0));
+    load_kv_tiles<C>(kt, vt, p, b, j0, count);
+    for (int t = 0; t < C::kThreads; ++t) {
+      const int64_t i = i0 + t / C::G;
+      if (i < p.Lq) f(t, i, j0, count);
+    }
+  }
+}
+
 // f(b, mask_base, i0) for every block of a RowConfig grid (batch entry b, first query row i0).
 template <typename C, typename F>
 void for_each_row_block(const Problem& p, F&& f) {
@@ -70,16 +84,10 @@ void forward(const Problem& p, std::vector<float>& out, std::vector<float>& lse)
       const int64_t i = i0 + t / G;
       for (int e = 0; e < E; ++e) q[t].v[e] = i < p.Lq ? p.q[(b * p.Lq + i) * E + e] : 0.f;
     }
-    for (int64_t j0 = 0; j0 < p.Lk; j0 += C::kKeys) {
-      const int count = int(std::min<int64_t>(C::kKeys, p.Lk - j0));
-      load_kv_tiles<C>(kt, vt, p, b, j0, count);
-      for (int t = 0; t < C::kThreads; ++t) {
-        const int64_t i = i0 + t / G;
-        if (i >= p.Lq) continue;
-        flash::forward_tile<E, C::kPerLane, C::kStride>(st[t], q[t].v, kt.data(), vt.data(), count, t % G, G, p.scale,
-                                                        p.mask, base, i, j0);
-      }
-    }
+    over_key_tiles<C>(p, b, i0, kt, vt, [&](int t, int64_t i, int64_t j0, int count) {
+      flash::forward_tile<E, C::kPerLane, C::kStride>(st[t], q[t].v, kt.data(), vt.data(), count, t % G, G, p.scale,
+                                                      p.mask, base, i, j0);
+    });
     for (int off = 1; off < G; off <<= 1) {  // the butterfly of shuffles: partner = lane ^ off
       std::vector<flash::RowState<E>> next(C::kThreads);
       for (int t = 0; t < C::kThreads; ++t)
@@ -117,32 +125,20 @@ void backward_dq(const Problem& p, std::vector<float>& gq, std::vector<float>& D
       l[t] = p.lse[b * p.Lq + i];
     }
     if (!std::is_same_v<T, float>) {  // D from P and dP: a first pass over the key tiles, then the lane sums
-      for (int64_t j0 = 0; j0 < p.Lk; j0 += C::kKeys) {
-        const int count = int(std::min<int64_t>(C::kKeys, p.Lk - j0));
-        load_kv_tiles<C>(kt, vt, p, b, j0, count);
-        for (int t = 0; t < C::kThreads; ++t) {
-          const int64_t i = i0 + t / G;
-          if (i >= p.Lq) continue;
-          d[t] += flash::d_tile<E, C::kPerLane, C::kStride>(q[t].v, go[t].v, l[t], kt.data(), vt.data(), count, t % G,
-                                                            G, p.scale, p.mask, base, i, j0);
-        }
-      }
+      over_key_tiles<C>(p, b, i0, kt, vt, [&](int t, int64_t i, int64_t j0, int count) {
+        d[t] += flash::d_tile<E, C::kPerLane, C::kStride>(q[t].v, go[t].v, l[t], kt.data(), vt.data(), count, t % G, G,
+                                                          p.scale, p.mask, base, i, j0);
+      });
       for (int off = 1; off < G; off <<= 1) {
         std::vector<float> next(C::kThreads);
         for (int t = 0; t < C::kThreads; ++t) next[t] = (t & off) ? d[t ^ off] + d[t] : d[t] + d[t ^ off];
         d = next;
       }
     }
-    for (int64_t j0 = 0; j0 < p.Lk; j0 += C::kKeys) {
-      const int count = int(std::min<int64_t>(C::kKeys, p.Lk - j0));
-      load_kv_tiles<C>(kt, vt, p, b, j0, count);
-      for (int t = 0; t < C::kThreads; ++t) {
-        const int64_t i = i0 + t / G;
-        if (i >= p.Lq) continue;
-        flash::dq_tile<E, C::kPerLane, C::kStride>(dq[t].v, q[t].v, go[t].v, l[t], d[t], kt.data(), vt.data(), count,
-                                                   t % G, G, p.scale, p.mask, base, i, j0);
-      }
-    }
+    over_key_tiles<C>(p, b, i0, kt, vt, [&](int t, int64_t i, int64_t j0, int count) {
+      flash::dq_tile<E, C::kPerLane, C::kStride>(dq[t].v, q[t].v, go[t].v, l[t], d[t], kt.data(), vt.data(), count,
+                                                 t % G, G, p.scale, p.mask, base, i, j0);
+    });
     for (int off = 1; off < G; off <<= 1) {  // lower + upper, as the kernel's shuffle sums
       auto next = dq;
       for (int t = 0; t < C::kThreads; ++t)
