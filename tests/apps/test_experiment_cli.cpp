@@ -16,12 +16,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/temp_path.hpp"
 #include "tests/apps/run_cli.hpp"
 
 using cj::test::run_cjepa;
 
 TEST(ExperimentCli, MaskedTrainingTracksHiddenDiscsBetter) {
-  const auto jsonl = std::filesystem::temp_directory_path() / "cj_test_experiment_masking.jsonl";
+  const auto jsonl = cj::test::unique_temp_path("cj_test_experiment_masking.jsonl");
   auto r = run_cjepa("experiment masking --quick --seeds 0 --masked-slots 2 --threads 1 --quiet --out " + jsonl.string());
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const std::string last = r.out.substr(r.out.rfind('{', r.out.rfind("\"experiment\"")));

@@ -2,12 +2,13 @@
 
 #include <filesystem>
 
+#include "tests/temp_path.hpp"
 #include "tests/apps/run_cli.hpp"
 
 using cj::test::run_cjepa;
 
 TEST(GenerateSlots, WritesTheReferenceLayoutFiles) {
-  auto dir = std::filesystem::temp_directory_path() / "cj_test_generate_slots";
+  auto dir = cj::test::unique_temp_path("cj_test_generate_slots");
   std::filesystem::remove_all(dir);
   auto r = run_cjepa("generate slots --quiet --train 2 --val 1 --frames 8 --objects 4 --dim 16 --out " + dir.string());
   ASSERT_EQ(r.exit_code, 0) << r.out;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 
+#include "tests/temp_path.hpp"
 #include "tensor/io/load.hpp"
 #include "tensor/io/pickle_writer.hpp"
 #include "tensor/io/safetensors.hpp"
@@ -23,7 +24,7 @@ const std::string kModel = " --weights " + kWeights + " --prefix clevrer.predict
 
 struct TempDir {
   std::filesystem::path path;
-  explicit TempDir(const std::string& name) : path(std::filesystem::temp_directory_path() / name) {
+  explicit TempDir(const std::string& name) : path(cj::test::unique_temp_path(name)) {
     std::filesystem::remove_all(path);
     std::filesystem::create_directories(path);
   }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/temp_path.hpp"
 #include "autograd/ops.hpp"
 #include "models/dinov2.hpp"
 #include "tensor/error.hpp"
@@ -254,7 +255,7 @@ TEST(Dinov2, BadFilesAreClearErrors) {
 
   // Truncated files, safetensors and torch zip.
   for (const char* name : {"tiny_hf.safetensors", "tiny_hub.pth"}) {
-    const std::string truncated = ::testing::TempDir() + "dinov2_truncated_" + name;
+    const std::string truncated = cj::test::unique_temp_path(std::string("dinov2_truncated_") + name).string();
     {
       std::ifstream in(fixture(name), std::ios::binary);
       std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/temp_path.hpp"
 #include "autograd/ops.hpp"
 #include "models/predictor_loading.hpp"
 #include "models/rollout.hpp"
@@ -138,7 +139,7 @@ TEST(PredictorLoading, ReadsOurCheckpointWithItsConfig) {
   c.preds = 4;
   Generator gen(7);
   models::MaskedSlotPredictor model(c, gen);
-  const auto path = (std::filesystem::temp_directory_path() / "cj_test_rollout_checkpoint.ckpt").string();
+  const auto path = (cj::test::unique_temp_path("cj_test_rollout_checkpoint.ckpt")).string();
   nn::save_checkpoint(path, model, nullptr, 5, gen,
                       R"({"predictor_lr": 0.0005, "num_masked_slots": 2, "frameskip": 3, "dinowm": {"history_size": 3},)"
                       R"( "predictor": {"heads": 2}})");

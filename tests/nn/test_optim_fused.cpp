@@ -8,6 +8,7 @@
 #include <cstring>
 #include <random>
 
+#include "tests/temp_path.hpp"
 #include "nn/optim/optimizer.hpp"
 #include "tensor/io/safetensors.hpp"
 #include "tensor/ops.hpp"
@@ -147,7 +148,7 @@ TEST(FusedAdam, CheckpointFileRoundTrip) {
   auto p = make_params(5, DType::f32);
   auto fused = make_adam(p, true, false, true);
   run(*fused, p, 0, 3);
-  const std::string path = ::testing::TempDir() + "fused_adam_state.safetensors";
+  const std::string path = cj::test::unique_temp_path("fused_adam_state.safetensors").string();
   io::write_safetensors(path, fused->state_dict());
   auto q = make_params(5, DType::f32);
   for (std::size_t i = 0; i < q.size(); ++i) ops::copy_(q[i], p[i]);
