@@ -176,29 +176,38 @@ void patches_to_grid(const ConvShape& s, const T* image, const T* w, T* grid) {
 }
 
 // Backward pass "image = col2im(W_gᵀ · grid_g)": conv2d's input gradient and conv_transpose2d's forward.
-// Neighbouring bands add into the same image rows, so the bands of one image run in order on one
-// thread and images run in parallel.
+// Neighbouring bands add into the same image rows, but each image channel only receives its own
+// patch rows, so the parallel items are (image, group, block of channels), each running its bands in
+// order. Splitting channels keeps both threads busy when the batch does not divide evenly.
 template <typename T>
 void grid_to_image(const ConvShape& s, const T* grid, const T* w, T* image) {
   const int64_t K = s.patch_rows(), P = s.grid_size(), Og = s.grid_c_per_group();
-  const int64_t image_stride = s.image_stride();
+  const int64_t Cg = s.image_c / s.groups, kk = s.geo.kh * s.geo.kw;
   const BandGrid bands = band_grid<T>(s);
-  cpu::parallel_for(s.N, grain_for(s.grid_c * K * P), [&](int64_t n0, int64_t n1) {
+  const int64_t threads = cpu::num_threads(), images = s.N * s.groups;
+  const int64_t blocks = std::min(Cg, images % threads == 0 ? 1 : (4 * threads + images - 1) / images);
+  cpu::parallel_for(images * blocks, grain_for(Og * K * P / blocks), [&](int64_t i0, int64_t i1) {
     std::vector<T> cols;
-    for (int64_t n = n0; n < n1; ++n) {
-      T* target = image + n * image_stride;
-      if (!s.is_pointwise()) std::fill(target, target + image_stride, T(0));
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n = i / blocks / s.groups, g = i / blocks % s.groups, block = i % blocks;
+      const int64_t c0 = Cg * block / blocks, c1 = Cg * (block + 1) / blocks, rows = (c1 - c0) * kk;
+      T* target = image + n * s.image_stride() + (g * Cg + c0) * s.image_size();  // channels [c0, c1) of group g
+      const T* w_rows = w + g * Og * K + c0 * kk;  // columns [c0·kk, c1·kk) of W_g
+      const T* grid_g = grid + n * s.grid_stride() + g * Og * P;
+      cpu::PatchGeometry geo = s.geo;
+      geo.C = c1 - c0;
+      if (!s.is_pointwise()) std::fill(target, target + geo.C * s.image_size(), T(0));
       for (int64_t oh0 = 0; oh0 < s.geo.Ho; oh0 += bands.rows) {
         const int64_t oh1 = std::min(oh0 + bands.rows, s.geo.Ho), band_size = (oh1 - oh0) * s.geo.Wo;
-        const T* in = grid + n * s.grid_stride() + oh0 * s.geo.Wo;
-        // pointwise: the band's columns of the image are its patch rows; else a band of columns to scatter
-        if (!s.is_pointwise()) cols.resize(s.groups * K * band_size);
-        T* out = s.is_pointwise() ? target + oh0 * s.geo.Wo : cols.data();
-        const int64_t ld_out = s.is_pointwise() ? P : band_size;
-        for (int64_t g = 0; g < s.groups; ++g)
-          cpu::gemm(true, false, K, band_size, Og, T(1), w + g * Og * K, K, in + g * Og * P, P, T(0),
-                    out + g * K * ld_out, ld_out);
-        if (!s.is_pointwise()) cpu::col2im(cols.data(), s.geo, oh0, oh1, target);
+        if (s.is_pointwise()) {  // the band's columns of the image are its patch rows
+          cpu::gemm(true, false, rows, band_size, Og, T(1), w_rows, K, grid_g + oh0 * s.geo.Wo, P, T(0),
+                    target + oh0 * s.geo.Wo, P);
+          continue;
+        }
+        cols.resize(rows * band_size);
+        cpu::gemm(true, false, rows, band_size, Og, T(1), w_rows, K, grid_g + oh0 * s.geo.Wo, P, T(0), cols.data(),
+                  band_size);
+        cpu::col2im(cols.data(), geo, oh0, oh1, target);
       }
     }
   });
