@@ -104,7 +104,7 @@ void check_bias(const std::optional<Tensor>& b, const Tensor& x, int64_t channel
 // The patch matrix of one image is (G·K, Ho·Wo), often tens of MB: far out of cache by the time the
 // GEMM reads it. So each image is cut into bands of grid rows whose patch matrix (G·K, rows·Wo)
 // stays in the core's L2 between im2col writing it and the GEMM packing it.
-constexpr int64_t kBandBytes = int64_t(512) << 10;
+constexpr int64_t kBandBytes = int64_t(1) << 20;
 
 template <typename T>
 int64_t band_rows(const ConvShape& s) {
