@@ -1,5 +1,5 @@
 // 2-D convolution and transposed convolution (NCHW), forward and backward, as im2col + GEMM per
-// image and group. A transposed convolution is the data-gradient of a convolution, so both share
+// band of grid rows, image and group. A transposed convolution is the data-gradient of a convolution, so both share
 // the same two passes with their roles swapped:
 //   conv2d:            out[n,g]  = W_g · im2col(x[n])_g           W_g: (O/g, C/g·kh·kw)
 //   conv_transpose2d:  out[n]    = col2im(W_gᵀ · x[n,g])          W_g: (C/g, O/g·kh·kw)
