@@ -185,7 +185,8 @@ void grid_to_image(const ConvShape& s, const T* grid, const T* w, T* image) {
   const int64_t Cg = s.image_c / s.groups, kk = s.geo.kh * s.geo.kw;
   const BandGrid bands = band_grid<T>(s);
   const int64_t threads = cpu::num_threads(), images = s.N * s.groups;
-  const int64_t blocks = std::min(Cg, images % threads == 0 ? 1 : (4 * threads + images - 1) / images);
+  const int64_t blocks =
+      std::clamp<int64_t>(images % threads == 0 ? 1 : (4 * threads + images - 1) / images, 1, std::max<int64_t>(Cg, 1));
   cpu::parallel_for(images * blocks, grain_for(Og * K * P / blocks), [&](int64_t i0, int64_t i1) {
     std::vector<T> cols;
     for (int64_t i = i0; i < i1; ++i) {

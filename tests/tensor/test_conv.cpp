@@ -211,3 +211,24 @@ TEST(Conv, BandedAndChannelSplitPathsMatchNaiveReference) {
       EXPECT_LT(max_rel_error(forward(ops::contiguous(ops::narrow(x, 0, n, 1))), ops::narrow(y, 0, n, 1)), 1e-14);
   }
 }
+
+// Empty batches and zero channels: right shapes, and gradients that are empty sums are exact zeros.
+TEST(Conv, EmptyBatchAndZeroChannels) {
+  ops::Conv2dParams p;
+  p.stride_h = p.stride_w = 2, p.pad_h = p.pad_w = 1, p.output_pad_h = p.output_pad_w = 1;
+  Tensor x = seeded_uniform({3, 2, 4, 4}, 31, -1, 1, DType::f32), w = zeros({2, 0, 3, 3});  // O = 0
+  Tensor y = ops::conv_transpose2d(x, w, std::nullopt, p);
+  EXPECT_EQ(y.shape(), (Shape{3, 0, 8, 8}));
+  auto g = ops::conv_transpose2d_backward(zeros({3, 0, 8, 8}), x, w, false, p);
+  EXPECT_EQ(g.gx.shape(), x.shape());
+  for (double v : to_vector<double>(g.gx)) EXPECT_EQ(v, 0.0);
+  EXPECT_EQ(g.gw.shape(), w.shape());
+
+  ops::Conv2dParams q;
+  Tensor x0 = zeros({0, 3, 5, 5}), w0 = seeded_uniform({4, 3, 3, 3}, 32, -1, 1, DType::f32);
+  EXPECT_EQ(ops::conv2d(x0, w0, std::nullopt, q).shape(), (Shape{0, 4, 3, 3}));
+  auto g0 = ops::conv2d_backward(zeros({0, 4, 3, 3}), x0, w0, true, q);
+  EXPECT_EQ(g0.gx.shape(), x0.shape());
+  for (double v : to_vector<double>(g0.gw)) EXPECT_EQ(v, 0.0);
+  for (double v : to_vector<double>(g0.gb)) EXPECT_EQ(v, 0.0);
+}
