@@ -1,5 +1,5 @@
 // 2-D convolution and transposed convolution (NCHW), forward and backward, as im2col + GEMM per
-// image and group. A transposed convolution is the data-gradient of a convolution, so both share
+// band of grid rows, image and group. A transposed convolution is the data-gradient of a convolution, so both share
 // the same two passes with their roles swapped:
 //   conv2d:            out[n,g]  = W_g · im2col(x[n])_g           W_g: (O/g, C/g·kh·kw)
 //   conv_transpose2d:  out[n]    = col2im(W_gᵀ · x[n,g])          W_g: (C/g, O/g·kh·kw)
@@ -101,73 +101,138 @@ void check_bias(const std::optional<Tensor>& b, const Tensor& x, int64_t channel
            ") ", dtype_name(x.dtype()), ", got ", b->describe());
 }
 
-// Images per parallel chunk: enough multiply-adds per chunk to be worth a thread.
-int64_t image_grain(const ConvShape& s) {
-  const int64_t work = s.grid_c * s.patch_rows() * s.grid_size();
-  return std::max<int64_t>(1, (int64_t(1) << 18) / std::max<int64_t>(work, 1));
-}
+// The patch matrix of one image is (G·K, Ho·Wo), often tens of MB: far out of cache by the time the
+// GEMM reads it. So each image is cut into bands of grid rows whose patch matrix (G·K, rows·Wo)
+// stays in the core's L2 between im2col writing it and the GEMM packing it.
+constexpr int64_t kBandBytes = int64_t(1) << 20;
 
-// The patch matrix (G·K, P) of one image: the image itself for pointwise convolutions, else im2col
-// into `cols` (sized G·K·P by the caller).
 template <typename T>
-const T* patch_matrix(const ConvShape& s, const T* image, std::vector<T>& cols) {
-  if (s.is_pointwise()) return image;
-  cols.resize(s.groups * s.patch_rows() * s.grid_size());
-  cpu::im2col(image, s.geo, cols.data());
-  return cols.data();
+int64_t band_rows(const ConvShape& s) {
+  const int64_t row_bytes = s.groups * s.patch_rows() * s.geo.Wo * int64_t(sizeof(T));
+  return std::clamp<int64_t>(kBandBytes / std::max<int64_t>(row_bytes, 1), 1, std::max<int64_t>(s.geo.Ho, 1));
 }
 
-// Forward pass "grid = W · patches": grid[n, g] (grid_c/G, P) = W_g (grid_c/G, K) · im2col(image[n])_g (K, P).
-// Used by conv2d's forward and conv_transpose2d's input gradient. W_g rows are contiguous of length K.
+// One band of one image: grid rows [oh0, oh1) of image n.
+struct Band {
+  int64_t n, oh0, oh1;
+};
+
+// The bands of every image, image-major, `rows` grid rows each (the last of an image may be shorter).
+struct BandGrid {
+  int64_t rows, per_image, Ho;
+  Band operator[](int64_t item) const {
+    const int64_t oh0 = item % per_image * rows;
+    return {item / per_image, oh0, std::min(oh0 + rows, Ho)};
+  }
+};
+
+template <typename T>
+BandGrid band_grid(const ConvShape& s) {
+  const int64_t rows = band_rows<T>(s);
+  return {rows, std::max<int64_t>((s.geo.Ho + rows - 1) / rows, 1), s.geo.Ho};
+}
+
+// Items (bands or images) per parallel chunk: enough multiply-adds per chunk to be worth a thread.
+int64_t grain_for(int64_t work_per_item) {
+  return std::max<int64_t>(1, (int64_t(1) << 18) / std::max<int64_t>(work_per_item, 1));
+}
+
+// Where group g's patch rows of a band start, and their leading dimension: the image itself for
+// pointwise convolutions (the band is a column slice of it), else im2col of the band into `cols`.
+template <typename T>
+struct BandPatches {
+  const T* data;
+  int64_t ld;
+  const T* group(const ConvShape& s, int64_t g) const { return data + g * s.patch_rows() * ld; }
+};
+
+template <typename T>
+BandPatches<T> band_patches(const ConvShape& s, const T* image, Band b, std::vector<T>& cols) {
+  if (s.is_pointwise()) return {image + b.oh0 * s.geo.Wo, s.grid_size()};
+  const int64_t band_size = (b.oh1 - b.oh0) * s.geo.Wo;
+  cols.resize(s.groups * s.patch_rows() * band_size);
+  cpu::im2col(image, s.geo, b.oh0, b.oh1, cols.data());
+  return {cols.data(), band_size};
+}
+
+// Forward pass "grid = W · patches": grid[n, g] (grid_c/G, P) = W_g (grid_c/G, K) · im2col(image[n])_g (K, P),
+// band by band, the bands of all images in parallel. Used by conv2d's forward and conv_transpose2d's
+// input gradient. W_g rows are contiguous of length K.
 template <typename T>
 void patches_to_grid(const ConvShape& s, const T* image, const T* w, T* grid) {
   const int64_t K = s.patch_rows(), P = s.grid_size(), Og = s.grid_c_per_group();
-  cpu::parallel_for(s.N, image_grain(s), [&](int64_t n0, int64_t n1) {
+  const BandGrid bands = band_grid<T>(s);
+  cpu::parallel_for(s.N * bands.per_image, grain_for(s.grid_c * K * bands.rows * s.geo.Wo), [&](int64_t i0, int64_t i1) {
     std::vector<T> cols;
-    for (int64_t n = n0; n < n1; ++n) {
-      const T* patches = patch_matrix(s, image + n * s.image_stride(), cols);
+    for (int64_t i = i0; i < i1; ++i) {
+      const Band b = bands[i];
+      const BandPatches<T> patches = band_patches(s, image + b.n * s.image_stride(), b, cols);
+      T* out = grid + b.n * s.grid_stride() + b.oh0 * s.geo.Wo;
       for (int64_t g = 0; g < s.groups; ++g)
-        cpu::gemm(false, false, Og, P, K, T(1), w + g * Og * K, K, patches + g * K * P, P, T(0),
-                  grid + n * s.grid_stride() + g * Og * P, P);
+        cpu::gemm(false, false, Og, (b.oh1 - b.oh0) * s.geo.Wo, K, T(1), w + g * Og * K, K, patches.group(s, g),
+                  patches.ld, T(0), out + g * Og * P, P);
     }
   });
 }
 
-// Backward pass "image += col2im(W_gᵀ · grid_g)": conv2d's input gradient and conv_transpose2d's forward.
+// Backward pass "image = col2im(W_gᵀ · grid_g)": conv2d's input gradient and conv_transpose2d's forward.
+// Neighbouring bands add into the same image rows, but each image channel only receives its own
+// patch rows, so the parallel items are (image, group, block of channels), each running its bands in
+// order. Splitting channels keeps both threads busy when the batch does not divide evenly.
 template <typename T>
 void grid_to_image(const ConvShape& s, const T* grid, const T* w, T* image) {
   const int64_t K = s.patch_rows(), P = s.grid_size(), Og = s.grid_c_per_group();
-  const int64_t image_stride = s.image_stride();
-  cpu::parallel_for(s.N, image_grain(s), [&](int64_t n0, int64_t n1) {
-    std::vector<T> cols(s.is_pointwise() ? 0 : s.groups * K * P);
-    for (int64_t n = n0; n < n1; ++n) {
-      T* target = s.is_pointwise() ? image + n * image_stride : cols.data();
-      for (int64_t g = 0; g < s.groups; ++g)
-        cpu::gemm(true, false, K, P, Og, T(1), w + g * Og * K, K, grid + n * s.grid_stride() + g * Og * P, P, T(0),
-                  target + g * K * P, P);
-      if (!s.is_pointwise()) {
-        std::fill(image + n * image_stride, image + (n + 1) * image_stride, T(0));
-        cpu::col2im(cols.data(), s.geo, image + n * image_stride);
+  const int64_t Cg = s.image_c / s.groups, kk = s.geo.kh * s.geo.kw;
+  const BandGrid bands = band_grid<T>(s);
+  const int64_t threads = cpu::num_threads(), images = s.N * s.groups;
+  const int64_t blocks =
+      std::clamp<int64_t>(images % threads == 0 ? 1 : (4 * threads + images - 1) / images, 1, std::max<int64_t>(Cg, 1));
+  cpu::parallel_for(images * blocks, grain_for(Og * K * P / blocks), [&](int64_t i0, int64_t i1) {
+    std::vector<T> cols;
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n = i / blocks / s.groups, g = i / blocks % s.groups, block = i % blocks;
+      const int64_t c0 = Cg * block / blocks, c1 = Cg * (block + 1) / blocks, rows = (c1 - c0) * kk;
+      T* target = image + n * s.image_stride() + (g * Cg + c0) * s.image_size();  // channels [c0, c1) of group g
+      const T* w_rows = w + g * Og * K + c0 * kk;  // columns [c0·kk, c1·kk) of W_g
+      const T* grid_g = grid + n * s.grid_stride() + g * Og * P;
+      cpu::PatchGeometry geo = s.geo;
+      geo.C = c1 - c0;
+      if (!s.is_pointwise()) std::fill(target, target + geo.C * s.image_size(), T(0));
+      for (int64_t oh0 = 0; oh0 < s.geo.Ho; oh0 += bands.rows) {
+        const int64_t oh1 = std::min(oh0 + bands.rows, s.geo.Ho), band_size = (oh1 - oh0) * s.geo.Wo;
+        if (s.is_pointwise()) {  // the band's columns of the image are its patch rows
+          cpu::gemm(true, false, rows, band_size, Og, T(1), w_rows, K, grid_g + oh0 * s.geo.Wo, P, T(0),
+                    target + oh0 * s.geo.Wo, P);
+          continue;
+        }
+        cols.resize(rows * band_size);
+        cpu::gemm(true, false, rows, band_size, Og, T(1), w_rows, K, grid_g + oh0 * s.geo.Wo, P, T(0), cols.data(),
+                  band_size);
+        cpu::col2im(cols.data(), geo, oh0, oh1, target);
       }
     }
   });
 }
 
-// Weight gradient Σ_n grid[n, g] · im2col(image[n])_gᵀ -> (grid_c, K) per group, summed over images
-// in per-chunk partials that are combined in order (reproducible).
+// Weight gradient Σ_n grid[n, g] · im2col(image[n])_gᵀ -> (grid_c, K) per group, summed over the bands
+// of all images in per-chunk partials that are combined in order (reproducible).
 template <typename T>
 void weight_gradient(const ConvShape& s, const T* image, const T* grid, T* gw) {
   const int64_t K = s.patch_rows(), P = s.grid_size(), Og = s.grid_c_per_group(), wsize = s.grid_c * K;
-  const int64_t chunks = cpu::chunk_count(s.N, image_grain(s));
+  const BandGrid bands = band_grid<T>(s);
+  const int64_t items = s.N * bands.per_image, grain = grain_for(s.grid_c * K * bands.rows * s.geo.Wo);
+  const int64_t chunks = cpu::chunk_count(items, grain);
   std::vector<T> partial(std::max<int64_t>(chunks, 1) * wsize, T(0));
-  cpu::parallel_chunks(s.N, image_grain(s), [&](int64_t chunk, int64_t n0, int64_t n1) {
+  cpu::parallel_chunks(items, grain, [&](int64_t chunk, int64_t i0, int64_t i1) {
     std::vector<T> cols;
     T* acc = partial.data() + chunk * wsize;
-    for (int64_t n = n0; n < n1; ++n) {
-      const T* patches = patch_matrix(s, image + n * s.image_stride(), cols);
+    for (int64_t i = i0; i < i1; ++i) {
+      const Band b = bands[i];
+      const BandPatches<T> patches = band_patches(s, image + b.n * s.image_stride(), b, cols);
+      const T* in = grid + b.n * s.grid_stride() + b.oh0 * s.geo.Wo;
       for (int64_t g = 0; g < s.groups; ++g)
-        cpu::gemm(false, true, Og, K, P, T(1), grid + n * s.grid_stride() + g * Og * P, P, patches + g * K * P, P,
-                  T(1), acc + g * Og * K, K);
+        cpu::gemm(false, true, Og, K, (b.oh1 - b.oh0) * s.geo.Wo, T(1), in + g * Og * P, P, patches.group(s, g),
+                  patches.ld, T(1), acc + g * Og * K, K);
     }
   });
   std::fill(gw, gw + wsize, T(0));

@@ -55,6 +55,31 @@ Tensor reference_conv(const Tensor& x, const Tensor& w, const Tensor& b, const o
   return from_vector(out, out_shape);
 }
 
+// Weight gradient of either convolution in f64. "grid" is the patch-grid side (conv2d: gy; transposed: x)
+// and "image" the side patches are read from (conv2d: x; transposed: gy); the weight is
+// (grid channels, image channels / groups, kh, kw) in both layouts.
+Tensor reference_weight_grad(const Tensor& grid, const Tensor& image, const Shape& w_shape, const ops::Conv2dParams& p) {
+  std::vector<double> gv = to_vector<double>(grid), iv = to_vector<double>(image), gw(shape_numel(w_shape), 0.0);
+  const int64_t N = grid.size(0), GC = grid.size(1), Gh = grid.size(2), Gw = grid.size(3);
+  const int64_t IC = image.size(1), H = image.size(2), W = image.size(3), kh = w_shape[2], kw = w_shape[3];
+  const int64_t G = p.groups, GCg = GC / G, ICg = IC / G;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t gc = 0; gc < GC; ++gc)
+      for (int64_t ci = 0; ci < ICg; ++ci)
+        for (int64_t i = 0; i < kh; ++i)
+          for (int64_t j = 0; j < kw; ++j)
+            for (int64_t a = 0; a < Gh; ++a)
+              for (int64_t bb = 0; bb < Gw; ++bb) {
+                const int64_t ih = a * p.stride_h - p.pad_h + i * p.dilation_h;
+                const int64_t iw = bb * p.stride_w - p.pad_w + j * p.dilation_w;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                const int64_t ic = gc / GCg * ICg + ci;
+                gw[((gc * ICg + ci) * kh + i) * kw + j] +=
+                    gv[((n * GC + gc) * Gh + a) * Gw + bb] * iv[((n * IC + ic) * H + ih) * W + iw];
+              }
+  return from_vector(gw, w_shape);
+}
+
 }  // namespace
 
 TEST(Conv, MatchesPyTorchFixtures) {
@@ -135,4 +160,75 @@ TEST(Conv, BadInputsThrow) {
   op_.output_pad_h = 1;  // stride 1, dilation 1: output padding must be 0
   EXPECT_THROW(ops::conv_transpose2d(zeros({1, 3, 5, 5}), zeros({3, 2, 3, 3}), std::nullopt, op_), Error);
   EXPECT_THROW(ops::conv2d(zeros({1, 3, 5, 5}), zeros({4, 3, 3, 3}), std::nullopt, op_), Error);
+}
+
+// Wide images make the patch matrix of one grid row large, so an image is cut into several bands of
+// grid rows (the last one shorter), and odd batches split image channels across threads. Forward and
+// both gradients against the f64 loops, for strides, padding, dilation, groups, pointwise kernels,
+// batch 1 and batch 3 (each image of the batch must also match the same image alone).
+TEST(Conv, BandedAndChannelSplitPathsMatchNaiveReference) {
+  struct Case {
+    const char* name;
+    bool transposed;
+    Shape x, w;
+    ops::Conv2dParams p;
+  };
+  auto params = [](int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t g, int64_t oph,
+                   int64_t opw) {
+    ops::Conv2dParams p;
+    p.stride_h = sh, p.stride_w = sw, p.pad_h = ph, p.pad_w = pw, p.dilation_h = dh, p.dilation_w = dw, p.groups = g;
+    p.output_pad_h = oph, p.output_pad_w = opw;
+    return p;
+  };
+  const Case cases[] = {
+      {"conv groups, 5 bands", false, {3, 8, 5, 700}, {6, 4, 3, 5}, params(1, 1, 1, 2, 1, 1, 2, 0, 0)},
+      {"conv stride+dilation, bands 4+1, batch 1", false, {1, 5, 9, 2000}, {7, 5, 3, 3}, params(2, 3, 2, 1, 2, 1, 1, 0, 0)},
+      {"conv pointwise, 3 bands", false, {2, 6, 3, 12000}, {4, 6, 1, 1}, params(1, 1, 0, 0, 1, 1, 1, 0, 0)},
+      {"transposed stride, odd batch, bands 2+2+1", true, {3, 6, 5, 1500}, {6, 4, 3, 3}, params(2, 2, 1, 1, 1, 1, 1, 1, 1)},
+      {"transposed pointwise, odd batch", true, {3, 4, 3, 9000}, {4, 6, 1, 1}, params(1, 1, 0, 0, 1, 1, 1, 0, 0)},
+      {"transposed groups+dilation, batch 1, odd sizes", true, {1, 4, 7, 5}, {4, 3, 2, 3}, params(1, 2, 1, 0, 2, 1, 2, 0, 1)},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Tensor x = seeded_uniform(c.x, 21, -1, 1, DType::f64), w = seeded_uniform(c.w, 22, -1, 1, DType::f64);
+    auto forward = [&](const Tensor& xx) {
+      return c.transposed ? ops::conv_transpose2d(xx, w, std::nullopt, c.p) : ops::conv2d(xx, w, std::nullopt, c.p);
+    };
+    Tensor y = forward(x);
+    EXPECT_LT(max_rel_error(y, reference_conv(x, w, Tensor(), c.p, c.transposed, y.shape())), 1e-12);
+    Tensor gy = seeded_uniform(y.shape(), 23, -1, 1, DType::f64);
+    auto g = c.transposed ? ops::conv_transpose2d_backward(gy, x, w, false, c.p)
+                          : ops::conv2d_backward(gy, x, w, false, c.p);
+    // the input gradient is the other convolution applied to gy with the same weight
+    EXPECT_LT(max_rel_error(g.gx, reference_conv(gy, w, Tensor(), c.p, !c.transposed, x.shape())), 1e-12);
+    EXPECT_LT(max_rel_error(g.gw, c.transposed ? reference_weight_grad(x, gy, w.shape(), c.p)
+                                               : reference_weight_grad(gy, x, w.shape(), c.p)),
+              1e-12);
+    Tensor y32 = c.transposed ? ops::conv_transpose2d(ops::to(x, DType::f32), ops::to(w, DType::f32), std::nullopt, c.p)
+                              : ops::conv2d(ops::to(x, DType::f32), ops::to(w, DType::f32), std::nullopt, c.p);
+    EXPECT_LT(max_rel_error(y32, y), 1e-5);
+    for (int64_t n = 0; n < x.size(0); ++n)
+      EXPECT_LT(max_rel_error(forward(ops::contiguous(ops::narrow(x, 0, n, 1))), ops::narrow(y, 0, n, 1)), 1e-14);
+  }
+}
+
+// Empty batches and zero channels: right shapes, and gradients that are empty sums are exact zeros.
+TEST(Conv, EmptyBatchAndZeroChannels) {
+  ops::Conv2dParams p;
+  p.stride_h = p.stride_w = 2, p.pad_h = p.pad_w = 1, p.output_pad_h = p.output_pad_w = 1;
+  Tensor x = seeded_uniform({3, 2, 4, 4}, 31, -1, 1, DType::f32), w = zeros({2, 0, 3, 3});  // O = 0
+  Tensor y = ops::conv_transpose2d(x, w, std::nullopt, p);
+  EXPECT_EQ(y.shape(), (Shape{3, 0, 8, 8}));
+  auto g = ops::conv_transpose2d_backward(zeros({3, 0, 8, 8}), x, w, false, p);
+  EXPECT_EQ(g.gx.shape(), x.shape());
+  for (double v : to_vector<double>(g.gx)) EXPECT_EQ(v, 0.0);
+  EXPECT_EQ(g.gw.shape(), w.shape());
+
+  ops::Conv2dParams q;
+  Tensor x0 = zeros({0, 3, 5, 5}), w0 = seeded_uniform({4, 3, 3, 3}, 32, -1, 1, DType::f32);
+  EXPECT_EQ(ops::conv2d(x0, w0, std::nullopt, q).shape(), (Shape{0, 4, 3, 3}));
+  auto g0 = ops::conv2d_backward(zeros({0, 4, 3, 3}), x0, w0, true, q);
+  EXPECT_EQ(g0.gx.shape(), x0.shape());
+  for (double v : to_vector<double>(g0.gw)) EXPECT_EQ(v, 0.0);
+  for (double v : to_vector<double>(g0.gb)) EXPECT_EQ(v, 0.0);
 }
