@@ -41,6 +41,7 @@ constexpr int64_t kLanes = 8;
 constexpr int64_t kLeaf = 256;     // row elements summed directly before pairwise combination
 constexpr int64_t kRowLeaf = 32;   // column rows summed directly before pairwise combination
 constexpr int64_t kColTile = 512;  // columns processed together (their accumulators stay in L1)
+constexpr int64_t kReduceGrain = int64_t(1) << 15;  // input elements per thread below which a sum stays serial
 
 // Cascade sum of f(x[i]) for i < n (x contiguous), accumulated in A.
 template <typename A, typename T, typename F>
@@ -75,24 +76,32 @@ void column_sum(const T* x, int64_t rows, int64_t stride, int64_t width, const F
   }
 }
 
-// For every output index i = o * inner + k: finish(i, sum over r of term(x[o, r, k], i)).
+// For every output index i = o * inner + k: finish(i, sum over r of term(x[o, r, k], i)). Outputs
+// are split across threads (rows, or column tiles); each output's summation order does not depend
+// on the thread count. term and finish are called concurrently for different outputs.
 template <typename A, typename T, typename Term, typename Finish>
 void sum_reduce(const ReduceLayout& L, const Term& term, const Finish& finish) {
   const T* x = static_cast<const T*>(L.input.data_ptr());
   if (L.inner == 1) {
-    for (int64_t o = 0; o < L.outer; ++o)
-      finish(o, cascade_sum<A>(x + o * L.reduce, L.reduce, [&](T v) { return term(v, o); }));
+    parallel_for(L.outer, std::max<int64_t>(1, kReduceGrain / std::max<int64_t>(L.reduce, 1)),
+                 [&](int64_t o0, int64_t o1) {
+                   for (int64_t o = o0; o < o1; ++o)
+                     finish(o, cascade_sum<A>(x + o * L.reduce, L.reduce, [&](T v) { return term(v, o); }));
+                 });
     return;
   }
-  std::vector<A> acc(std::min(L.inner, kColTile));
-  for (int64_t o = 0; o < L.outer; ++o) {
-    for (int64_t k0 = 0; k0 < L.inner; k0 += kColTile) {
+  const int64_t tiles = (L.inner + kColTile - 1) / kColTile;  // per outer index
+  const int64_t tile_work = std::min(kColTile, L.inner) * std::max<int64_t>(L.reduce, 1);
+  parallel_for(L.outer * tiles, std::max<int64_t>(1, kReduceGrain / tile_work), [&](int64_t t0, int64_t t1) {
+    std::vector<A> acc(std::min(L.inner, kColTile));
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t o = t / tiles, k0 = (t % tiles) * kColTile;
       const int64_t w = std::min(kColTile, L.inner - k0), base = o * L.inner + k0;
       column_sum(x + o * L.reduce * L.inner + k0, L.reduce, L.inner, w,
                  [&](T v, int64_t j) { return term(v, base + j); }, acc.data());
       for (int64_t j = 0; j < w; ++j) finish(base + j, acc[j]);
     }
-  }
+  });
 }
 
 // For every output index i: finish(i, fold of step over r starting from init). step must be
