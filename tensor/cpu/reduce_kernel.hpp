@@ -38,6 +38,7 @@ ReduceLayout plan_reduction(const char* op, const Tensor& x, const std::vector<i
 ReduceLayout plan_along_dim(const char* op, const Tensor& x, int64_t dim);
 
 constexpr int64_t kLanes = 8;
+constexpr int64_t kSumLanes = 32;  // lanes of a row sum (cascade_sum)
 constexpr int64_t kLeaf = 256;     // row elements summed directly before pairwise combination
 constexpr int64_t kRowLeaf = 32;   // column rows summed directly before pairwise combination
 constexpr int64_t kColTile = 512;  // columns processed together (their accumulators stay in L1)
@@ -50,12 +51,16 @@ A cascade_sum(const T* x, int64_t n, const F& f) {
     int64_t half = (n / 2 + kLanes - 1) / kLanes * kLanes;
     return cascade_sum<A>(x, half, f) + cascade_sum<A>(x + half, n - half, f);
   }
-  A lane[kLanes] = {};
+  // kSumLanes (four vector registers of 8 floats) rather than kLanes: four independent add chains
+  // keep the adder busy, where one chain waits on its own latency.
+  A lane[kSumLanes] = {};
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int64_t j = 0; j < kLanes; ++j) lane[j] += f(x[i + j]);
-  for (; i < n; ++i) lane[0] += f(x[i]);
-  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  for (; i + kSumLanes <= n; i += kSumLanes)
+    for (int64_t j = 0; j < kSumLanes; ++j) lane[j] += f(x[i + j]);
+  for (; i < n; ++i) lane[i % kSumLanes] += f(x[i]);
+  for (int64_t w = kSumLanes / 2; w >= 1; w /= 2)  // pairwise: lane j += lane j + w
+    for (int64_t j = 0; j < w; ++j) lane[j] += lane[j + w];
+  return lane[0];
 }
 
 // acc[j] = sum over r < rows of f(x[r * stride + j], j) for j < width, cascaded over r.
