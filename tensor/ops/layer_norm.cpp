@@ -1,5 +1,6 @@
 // Layer norm over the trailing dims, forward and backward. The forward saves only the per-row mean
 // and 1/std (as llm.c); the backward recomputes x̂ from them.
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 #include <vector>
@@ -143,15 +144,25 @@ LayerNormGrads layer_norm_backward(const Tensor& gy, const Tensor& x, const Tens
           const T *xr = xp + r * D, *gr = gp + r * D;
           const T m = mp[r], s = rp[r];
           auto g_at = [&](int64_t i) { return has_w ? gr[i] * wp[i] : gr[i]; };
-          // pass 1: the row sums, in 8 double lanes
+          // pass 1: the row sums. Blocks of kBlock elements are summed in kSumLanes lanes of T (eight
+          // terms per lane, so f32 keeps ~1e-6 of the block's magnitude) and the blocks in 8 double lanes:
+          // float vectors go twice as wide as double ones.
+          constexpr int64_t kSumLanes = 32, kBlock = 8 * kSumLanes;
           double lane_g[8] = {}, lane_gx[8] = {};
           int64_t i = 0;
-          for (; i + 8 <= D; i += 8)
-            for (int64_t j = 0; j < 8; ++j) {
-              const T xhat = (xr[i + j] - m) * s, g = g_at(i + j);
-              lane_g[j] += g;
-              lane_gx[j] += g * xhat;
+          while (i + kSumLanes <= D) {
+            T block_g[kSumLanes] = {}, block_gx[kSumLanes] = {};
+            for (const int64_t end = std::min(D, i + kBlock); i + kSumLanes <= end; i += kSumLanes)
+              for (int64_t j = 0; j < kSumLanes; ++j) {
+                const T xhat = (xr[i + j] - m) * s, g = g_at(i + j);
+                block_g[j] += g;
+                block_gx[j] += g * xhat;
+              }
+            for (int64_t j = 0; j < kSumLanes; ++j) {
+              lane_g[j % 8] += block_g[j];
+              lane_gx[j % 8] += block_gx[j];
             }
+          }
           for (; i < D; ++i) {
             const T xhat = (xr[i] - m) * s, g = g_at(i);
             lane_g[0] += g;

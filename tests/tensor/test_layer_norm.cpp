@@ -132,28 +132,35 @@ NaiveGrads reference_layer_norm_backward(const Tensor& gy, const Tensor& x, cons
 
 }  // namespace
 
-// Enough rows for several threads' chunks, and a D that leaves a tail after the 8-lane loop; every
-// combination of weight / bias the fused backward loop is specialised for.
+// Enough rows for several threads' chunks, and row lengths that leave tails after the 32-lane
+// blocks of the row sums (37: one block; 300: a full 256-element block, one more lane block, a
+// tail); every combination of weight / bias the fused backward loop is specialised for.
 TEST(LayerNorm, BackwardOfManyOddRowsMatchesNaiveReferenceInEveryAffineCase) {
-  const int64_t R = 300, D = 37;
-  Tensor x = seeded_uniform({R, D}, 11, -2, 3, DType::f64), w = seeded_uniform({D}, 12, 0.5, 1.5, DType::f64),
-         gy = seeded_uniform({R, D}, 13, -1, 1, DType::f64);
-  for (bool has_weight : {true, false})
-    for (bool has_bias : {true, false}) {
-      SCOPED_TRACE(std::string("weight ") + (has_weight ? "yes" : "no") + ", bias " + (has_bias ? "yes" : "no"));
-      std::optional<Tensor> wopt = has_weight ? std::optional<Tensor>(w) : std::nullopt;
-      NaiveGrads want = reference_layer_norm_backward(gy, x, has_weight ? w : Tensor(), D, 1e-5);
-      for (DType dt : {DType::f64, DType::f32}) {
-        Tensor xd = ops::to(x, dt), gyd = ops::to(gy, dt);
-        std::optional<Tensor> wd = wopt ? std::optional<Tensor>(ops::to(*wopt, dt)) : std::nullopt;
-        auto fwd = ops::layer_norm(xd, {D}, wd, std::nullopt);
-        auto g = ops::layer_norm_backward(gyd, xd, fwd.mean, fwd.rstd, {D}, wd, has_bias);
-        const double tol = dt == DType::f64 ? 1e-12 : 1e-5;
-        EXPECT_LT(max_rel_error(g.gx, from_vector(want.gx, {R, D})), tol);
-        EXPECT_EQ(g.gweight.defined(), has_weight);
-        if (has_weight) EXPECT_LT(max_rel_error(g.gweight, from_vector(want.gw, {D})), tol);
-        EXPECT_EQ(g.gbias.defined(), has_bias);
-        if (has_bias) EXPECT_LT(max_rel_error(g.gbias, from_vector(want.gb, {D})), tol);
+  for (const int64_t D : {int64_t(37), int64_t(300)}) {
+    const int64_t R = 300;
+    Tensor x = seeded_uniform({R, D}, 11, -2, 3, DType::f64), w = seeded_uniform({D}, 12, 0.5, 1.5, DType::f64),
+           gy = seeded_uniform({R, D}, 13, -1, 1, DType::f64);
+    for (bool has_weight : {true, false})
+      for (bool has_bias : {true, false}) {
+        SCOPED_TRACE("D " + std::to_string(D) + ", weight " + (has_weight ? "yes" : "no") + ", bias " + (has_bias ? "yes" : "no"));
+        std::optional<Tensor> wopt = has_weight ? std::optional<Tensor>(w) : std::nullopt;
+        NaiveGrads want = reference_layer_norm_backward(gy, x, has_weight ? w : Tensor(), D, 1e-5);
+        for (DType dt : {DType::f64, DType::f32}) {
+          Tensor xd = ops::to(x, dt), gyd = ops::to(gy, dt);
+          std::optional<Tensor> wd = wopt ? std::optional<Tensor>(ops::to(*wopt, dt)) : std::nullopt;
+          auto fwd = ops::layer_norm(xd, {D}, wd, std::nullopt);
+          auto g = ops::layer_norm_backward(gyd, xd, fwd.mean, fwd.rstd, {D}, wd, has_bias);
+          const double tol = dt == DType::f64 ? 1e-12 : 1e-5;
+          EXPECT_LT(max_rel_error(g.gx, from_vector(want.gx, {R, D})), tol);
+          EXPECT_EQ(g.gweight.defined(), has_weight);
+          if (has_weight) {
+            EXPECT_LT(max_rel_error(g.gweight, from_vector(want.gw, {D})), tol);
+          }
+          EXPECT_EQ(g.gbias.defined(), has_bias);
+          if (has_bias) {
+            EXPECT_LT(max_rel_error(g.gbias, from_vector(want.gb, {D})), tol);
+          }
+        }
       }
-    }
+  }
 }
