@@ -6,15 +6,16 @@
 // reduced-first permutation) is contiguous with the reduced dims adjacent; otherwise it is copied
 // once into kept-first order. Two loop shapes follow, each vectorisable:
 //   inner == 1  rows   : each output reduces one contiguous run of `reduce` elements (softmax
-//                        over D, layer statistics); 8 independent lanes break the dependency chain.
+//                        over D, layer statistics); independent lanes break the dependency chain.
 //   inner  > 1  columns: each output is a column; whole rows are combined elementwise into a
 //                        row of accumulators (reductions over batch/time, outer-dim softmax).
 //
-// Accuracy of sums: a cascade (pairwise) sum, like NumPy's and PyTorch's. Rows: leaves of
-// kLeaf elements summed in 8 lanes, leaves combined pairwise; columns: blocks of kRowLeaf rows
+// Accuracy of sums: a cascade (pairwise) sum, like NumPy's and PyTorch's. Rows: leaves of kLeaf
+// elements summed in kSumLanes lanes, leaves combined pairwise; columns: blocks of kRowLeaf rows
 // accumulated directly, blocks combined pairwise. The error grows like O(log n) rather than O(n),
 // so a f32 sum of 10^7 elements stays within a few ulp without f64 accumulators. 16-bit inputs
-// accumulate in float, integers in int64 (acc_t).
+// accumulate in float, integers in int64 (acc_t). Sums split their outputs (rows, or column tiles)
+// across threads; an output's order of summation does not depend on the thread count.
 #include <algorithm>
 #include <memory>
 #include <vector>
