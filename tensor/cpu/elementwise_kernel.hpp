@@ -65,6 +65,18 @@ inline bool flat_contiguous(const Tensor& out, std::initializer_list<const Tenso
   return true;
 }
 
+// The length of the trailing run `t` repeats along when it is contiguous and broadcast over out's
+// leading dims only (a bias (D) or (1, D) against (N, D)); 0 otherwise.
+inline int64_t repeated_row_length(const Tensor& out, const Tensor& t) {
+  if (!t.is_contiguous() || t.dim() > out.dim()) return 0;
+  int64_t lead = t.dim();  // t's dims after its leading 1s must equal out's trailing dims
+  int64_t first = 0;
+  while (first < lead && t.size(first) == 1) ++first;
+  for (int64_t d = first; d < lead; ++d)
+    if (t.size(d) != out.size(out.dim() - lead + d)) return 0;
+  return t.numel();
+}
+
 // out[i] = f(x[i]); x is broadcast to out's shape.
 template <typename Out, typename In, typename F>
 void map1(const Tensor& out, const Tensor& x, F f) {
@@ -102,6 +114,28 @@ void map2(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
     const In* y = static_cast<const In*>(b.data_ptr());
     parallel_for(out.numel(), kParallelGrain, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) o[i] = cast_value<Out>(f(load(x[i]), load(y[i])));
+    });
+    return;
+  }
+  // A contiguous operand against a repeated row (adding a bias): split across threads by rows.
+  const bool b_is_row = out.is_contiguous() && flat_contiguous(out, {&a});
+  const bool a_is_row = !b_is_row && out.is_contiguous() && flat_contiguous(out, {&b});
+  const int64_t D = b_is_row ? repeated_row_length(out, b) : a_is_row ? repeated_row_length(out, a) : 0;
+  if (out.numel() >= 2 * kParallelGrain && D >= 16) {
+    Out* o = static_cast<Out*>(out.data_ptr());
+    const In* x = static_cast<const In*>(a.data_ptr());
+    const In* y = static_cast<const In*>(b.data_ptr());
+    parallel_for(out.numel() / D, std::max<int64_t>(1, kParallelGrain / D), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        Out* orow = o + r * D;
+        if (b_is_row) {
+          const In* xrow = x + r * D;
+          for (int64_t i = 0; i < D; ++i) orow[i] = cast_value<Out>(f(load(xrow[i]), load(y[i])));
+        } else {
+          const In* yrow = y + r * D;
+          for (int64_t i = 0; i < D; ++i) orow[i] = cast_value<Out>(f(load(x[i]), load(yrow[i])));
+        }
+      }
     });
     return;
   }

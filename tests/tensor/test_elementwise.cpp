@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "tensor/cpu/fast_math.hpp"
+#include "tests/tensor/numeric_check.hpp"
 #include "tests/tensor/op_test_util.hpp"
 
 using namespace cj;
@@ -570,3 +571,38 @@ TEST(Elementwise, NormalCdfForExactGeluMatchesErfDensely) {
 }
 
 }  // namespace
+
+// A large contiguous operand against a repeated row (a bias) takes a threaded row path; it must give
+// the same bits as the general strided loop (reached through a strided copy of the large operand)
+// and match the f64 reference, with the row on either side, a row length that is no multiple of a
+// vector width, a leading-1 row shape, 3-d broadcasting, a 16-bit dtype and a strided row (which
+// falls back to the general loop).
+TEST(Elementwise, RowBroadcastOfLargeTensorsMatchesGeneralLoop) {
+  struct Case {
+    Shape big, row;
+    Layout row_layout;
+  };
+  const Case cases[] = {{{520, 257}, {257}, Layout::contiguous},
+                        {{520, 257}, {1, 257}, Layout::contiguous},
+                        {{4, 130, 257}, {130, 257}, Layout::contiguous},
+                        {{520, 257}, {257}, Layout::sliced}};
+  for (DType dt : {DType::f32, DType::bf16, DType::f64}) {
+    for (const Case& c : cases) {
+      for (bool row_first : {false, true}) {
+        SCOPED_TRACE(std::string(dtype_name(dt)) + " " + shape_str(c.big) + " with row " + shape_str(c.row) + " " +
+                     test::layout_name(c.row_layout) + (row_first ? " on the left" : " on the right"));
+        Tensor big = test::make_input(c.big, dt, Layout::contiguous, 21, -3, 3);
+        Tensor row = test::make_input(c.row, dt, c.row_layout, 22, 0.5, 2);
+        Tensor strided_big = test::noncontiguous_copy(big);
+        auto sub = [&](const Tensor& b) { return row_first ? ops::sub(row, b) : ops::sub(b, row); };
+        Tensor y = sub(big), general = sub(strided_big);
+        EXPECT_EQ(test::doubles(y), test::doubles(general));
+        std::vector<double> bv = test::doubles(big), rv = test::doubles(ops::expand(row, c.big)), want(bv.size());
+        for (size_t i = 0; i < bv.size(); ++i) want[i] = row_first ? rv[i] - bv[i] : bv[i] - rv[i];
+        test::expect_values(y, want, dt, 8 * test::rel_tol(dt));
+        Tensor q = row_first ? ops::div(row, big) : ops::div(big, row);
+        EXPECT_EQ(test::doubles(q), test::doubles(row_first ? ops::div(row, strided_big) : ops::div(strided_big, row)));
+      }
+    }
+  }
+}

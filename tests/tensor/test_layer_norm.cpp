@@ -2,6 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "tests/tensor/fixture_cases.hpp"
 #include "tests/tensor/numeric_check.hpp"
@@ -93,4 +96,71 @@ TEST(LayerNorm, BadShapesThrow) {
   auto fwd = ops::layer_norm(zeros({2, 4}), {4}, std::nullopt, std::nullopt);
   EXPECT_THROW(ops::layer_norm_backward(zeros({2, 5}), zeros({2, 4}), fwd.mean, fwd.rstd, {4}, std::nullopt, false),
                Error);
+}
+
+namespace {
+
+// Naive f64 layer_norm backward over rows of D (gweight/gbias summed over rows).
+struct NaiveGrads {
+  std::vector<double> gx, gw, gb;
+};
+NaiveGrads reference_layer_norm_backward(const Tensor& gy, const Tensor& x, const Tensor& w, int64_t D, double eps) {
+  std::vector<double> xv = to_vector<double>(x), gv = to_vector<double>(gy);
+  std::vector<double> wv = w.defined() ? to_vector<double>(w) : std::vector<double>(D, 1.0);
+  NaiveGrads r{std::vector<double>(xv.size()), std::vector<double>(D), std::vector<double>(D)};
+  for (size_t row = 0; row < xv.size() / D; ++row) {
+    const double* xr = &xv[row * D];
+    const double* gr = &gv[row * D];
+    double mean = 0, var = 0;
+    for (int64_t i = 0; i < D; ++i) mean += xr[i] / D;
+    for (int64_t i = 0; i < D; ++i) var += (xr[i] - mean) * (xr[i] - mean) / D;
+    const double rstd = 1 / std::sqrt(var + eps);
+    double mean_g = 0, mean_gx = 0;
+    for (int64_t i = 0; i < D; ++i) {
+      mean_g += gr[i] * wv[i] / D;
+      mean_gx += gr[i] * wv[i] * (xr[i] - mean) * rstd / D;
+    }
+    for (int64_t i = 0; i < D; ++i) {
+      const double xhat = (xr[i] - mean) * rstd;
+      r.gx[row * D + i] = rstd * (gr[i] * wv[i] - mean_g - xhat * mean_gx);
+      r.gw[i] += gr[i] * xhat;
+      r.gb[i] += gr[i];
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+// Enough rows for several threads' chunks, and row lengths that leave tails after the 32-lane
+// blocks of the row sums (37: one block; 300: a full 256-element block, one more lane block, a
+// tail); every combination of weight / bias the fused backward loop is specialised for.
+TEST(LayerNorm, BackwardOfManyOddRowsMatchesNaiveReferenceInEveryAffineCase) {
+  for (const int64_t D : {int64_t(37), int64_t(300)}) {
+    const int64_t R = 300;
+    Tensor x = seeded_uniform({R, D}, 11, -2, 3, DType::f64), w = seeded_uniform({D}, 12, 0.5, 1.5, DType::f64),
+           gy = seeded_uniform({R, D}, 13, -1, 1, DType::f64);
+    for (bool has_weight : {true, false})
+      for (bool has_bias : {true, false}) {
+        SCOPED_TRACE("D " + std::to_string(D) + ", weight " + (has_weight ? "yes" : "no") + ", bias " + (has_bias ? "yes" : "no"));
+        std::optional<Tensor> wopt = has_weight ? std::optional<Tensor>(w) : std::nullopt;
+        NaiveGrads want = reference_layer_norm_backward(gy, x, has_weight ? w : Tensor(), D, 1e-5);
+        for (DType dt : {DType::f64, DType::f32}) {
+          Tensor xd = ops::to(x, dt), gyd = ops::to(gy, dt);
+          std::optional<Tensor> wd = wopt ? std::optional<Tensor>(ops::to(*wopt, dt)) : std::nullopt;
+          auto fwd = ops::layer_norm(xd, {D}, wd, std::nullopt);
+          auto g = ops::layer_norm_backward(gyd, xd, fwd.mean, fwd.rstd, {D}, wd, has_bias);
+          const double tol = dt == DType::f64 ? 1e-12 : 1e-5;
+          EXPECT_LT(max_rel_error(g.gx, from_vector(want.gx, {R, D})), tol);
+          EXPECT_EQ(g.gweight.defined(), has_weight);
+          if (has_weight) {
+            EXPECT_LT(max_rel_error(g.gweight, from_vector(want.gw, {D})), tol);
+          }
+          EXPECT_EQ(g.gbias.defined(), has_bias);
+          if (has_bias) {
+            EXPECT_LT(max_rel_error(g.gbias, from_vector(want.gb, {D})), tol);
+          }
+        }
+      }
+  }
 }

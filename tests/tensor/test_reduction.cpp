@@ -2,6 +2,9 @@
 #include <algorithm>
 #include <functional>
 #include <numeric>
+#include <string>
+
+#include <omp.h>
 
 #include "tests/tensor/op_test_util.hpp"
 
@@ -132,6 +135,33 @@ TEST_P(Reduce, MatchesF64ReferenceOverEveryDimSet) {
 
 INSTANTIATE_TEST_SUITE_P(Reduction, Reduce, ::testing::ValuesIn(reduce_cases()),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// Shapes large enough that the sums split across threads: rows (dim 2), column tiles of one outer
+// index with a partial last tile (dim 0), and several outer indices (dim 1). The result must match
+// the f64 reference and not depend on the thread count.
+TEST(Reduction, ThreadedSumsMatchReferenceAndOneThread) {
+  const Shape shape = {3, 70, 1100};
+  const std::vector<std::string> names = {"sum", "mean", "var", "logsumexp"};
+  const int threads = omp_get_max_threads();
+  for (const ReduceCase& c : reduce_cases()) {
+    if (std::find(names.begin(), names.end(), c.name) == names.end()) continue;
+    for (DType dt : {DType::f32, DType::f64}) {
+      Tensor x = test::make_input(shape, dt, Layout::contiguous, 71, c.lo, c.hi);
+      std::vector<double> xv = test::doubles(x);
+      for (const ops::Dims& dims : std::vector<ops::Dims>{{0}, {1}, {2}, {0, 2}}) {
+        SCOPED_TRACE(std::string(c.name) + " " + dtype_name(dt) + " dims " + shape_str(dims));
+        Tensor y = c.op(x, dims, false);
+        std::vector<double> want;
+        for (const auto& g : groups(xv, shape, dims)) want.push_back(c.ref(g));
+        test::expect_values(y, want, dt, dt == DType::f64 ? 1e-12 : 1e-4);
+        omp_set_num_threads(1);
+        Tensor y1 = c.op(x, dims, false);
+        omp_set_num_threads(threads);
+        EXPECT_EQ(test::doubles(y1), test::doubles(y));
+      }
+    }
+  }
+}
 
 TEST(Reduction, SumsOfLongF32VectorsStayAccurate) {
   // A sequential f32 sum of 10^7 copies of 0.1f is off by several percent; the cascade is not.
