@@ -18,8 +18,9 @@ for bin in "${bins[@]}"; do
   esac
   json="$tmp/$(basename "$bin").json"
   OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" "$bin" --benchmark_format=json --benchmark_out="$json" --benchmark_out_format=json "$@" > /dev/null
-  jsons+=("$json")
+  [[ -s "$json" ]] && jsons+=("$json")  # a --benchmark_filter that matches nothing here writes nothing
 done
+[[ ${#jsons[@]} -gt 0 ]] || { echo "run_cpu.sh: no benchmark matched" >&2; exit 1; }
 filter=""
 for arg in "$@"; do
   case "$arg" in --benchmark_filter=*) filter="${arg#--benchmark_filter=}" ;; esac
