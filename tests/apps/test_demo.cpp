@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "tests/temp_path.hpp"
 #include "tensor/io/load.hpp"
 #include "tensor/io/safetensors.hpp"
 
@@ -13,7 +14,7 @@
 using cj::test::run_cjepa;
 
 TEST(Demo, RunsEveryStageAndWritesItsFiles) {
-  auto dir = std::filesystem::temp_directory_path() / ("cj_test_demo_" + std::to_string(getpid()));
+  auto dir = cj::test::unique_temp_path("cj_test_demo");
   std::filesystem::remove_all(dir);
   auto r = run_cjepa("demo --quick --episodes 1 --epochs 2 --out " + dir.string());
   ASSERT_EQ(r.exit_code, 0) << r.out;

@@ -7,6 +7,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "tests/temp_path.hpp"
 #include "tests/apps/run_cli.hpp"
 
 using cj::test::run_cjepa;
@@ -14,8 +15,7 @@ using cj::test::run_cjepa;
 namespace {
 
 std::string scratch(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("cj_device_flags_" + std::to_string(::getpid()) + "_" + name))
-      .string();
+  return cj::test::unique_temp_path("cj_device_flags_" + name).string();
 }
 
 // The commands with a --device option, each otherwise complete enough to reach the device check.

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/temp_path.hpp"
 #include "apps/predictor_trainer.hpp"
 #include "data/synthetic_slots.hpp"
 #include "models/predictor_loading.hpp"
@@ -51,7 +52,7 @@ struct RemoveTempDirs : ::testing::Environment {
 // A small synthetic slot world (4 discs, 16-d slots), written once per test binary.
 const std::string& slot_file() {
   static const std::string path = [] {
-    const fs::path dir = fs::temp_directory_path() / ("cj_test_trainer_slots_" + std::to_string(getpid()));
+    const fs::path dir = cj::test::unique_temp_path("cj_test_trainer_slots");
     temp_dirs().push_back(dir);
     data::SlotWorldConfig world;
     world.train_videos = 6;
@@ -89,7 +90,7 @@ TrainerConfig small_config(const std::string& out) {
 
 fs::path fresh_dir(const std::string& name) {
   // per process: ctest runs tests (and other worktrees' builds) side by side
-  const fs::path dir = fs::temp_directory_path() / ("cj_test_trainer_" + name + "_" + std::to_string(getpid()));
+  const fs::path dir = cj::test::unique_temp_path("cj_test_trainer_" + name);
   fs::remove_all(dir);
   temp_dirs().push_back(dir);
   return dir;

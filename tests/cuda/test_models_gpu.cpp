@@ -14,6 +14,7 @@
 #include <vector>
 #include <unistd.h>
 
+#include "tests/temp_path.hpp"
 #include "autograd/autocast.hpp"
 #include "autograd/ops.hpp"
 #include "models/cjepa_predictor.hpp"
@@ -247,8 +248,7 @@ TEST(ModelsGpu, CheckpointFromGpuLoadsOnCpu) {
   nn::AdamW opt(gpu.parameters(), {});
   cj::backward(gpu.forward_masked(to_gpu(random_cpu({2, config.total_steps(), 3, config.dim}, DType::f32, 19)), {2}).loss);
   opt.step();
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("cj_test_models_gpu_" + std::to_string(::getpid()) + ".safetensors")).string();
+  const std::string path = cj::test::unique_temp_path("cj_test_models_gpu.safetensors").string();
   nn::save_checkpoint(path, gpu, &opt, 1, gen);
   models::MaskedSlotPredictor cpu(config);
   nn::AdamW cpu_opt(cpu.parameters(), {});

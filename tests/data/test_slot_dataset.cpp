@@ -7,6 +7,7 @@
 #include <functional>
 #include <limits>
 
+#include "tests/temp_path.hpp"
 #include "data/slot_files.hpp"
 #include "data/slot_windows.hpp"
 #include "tensor/io/pickle_writer.hpp"
@@ -22,7 +23,7 @@ namespace fs = std::filesystem;
 const std::string kDataDir = std::string(CJ_FIXTURE_DIR) + "/data/";
 const WindowSpec kPushT{3, 1, 5};
 
-fs::path temp_dir() { return fs::temp_directory_path() / ("cj_test_slot_dataset_" + std::to_string(getpid())); }
+fs::path temp_dir() { return cj::test::unique_temp_path("cj_test_slot_dataset"); }
 struct RemoveTempDir : ::testing::Environment {
   void TearDown() override { fs::remove_all(temp_dir()); }
 };

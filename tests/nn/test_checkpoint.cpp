@@ -7,6 +7,7 @@
 #include <fstream>
 #include <unistd.h>
 
+#include "tests/temp_path.hpp"
 #include "autograd/ops.hpp"
 #include "nn/nn.hpp"
 #include "tensor/io/safetensors.hpp"
@@ -49,7 +50,7 @@ struct TrainingRun {
 };
 
 std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("cj_test_checkpoint_" + std::to_string(::getpid()) + "_" + name)).string();
+  return cj::test::unique_temp_path("cj_test_checkpoint_" + name).string();
 }
 
 }  // namespace

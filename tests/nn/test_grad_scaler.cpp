@@ -10,6 +10,7 @@
 #include <limits>
 #include <string>
 
+#include "tests/temp_path.hpp"
 #include "autograd/ops.hpp"
 #include "nn/nn.hpp"
 #include "tests/autograd/autocast_check.hpp"
@@ -158,8 +159,7 @@ TEST(GradScaler, StateDictResumesTheTrajectory) {
 }
 
 TEST(GradScaler, CheckpointsCarryTheScalerState) {
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("cj_test_grad_scaler_" + std::to_string(::getpid()) + ".safetensors")).string();
+  const std::string path = cj::test::unique_temp_path("cj_test_grad_scaler.safetensors").string();
   nn::Linear model(2, 2);
   Generator rng(3);
   nn::GradScaler scaler(fixture_options());
