@@ -48,6 +48,23 @@ void time_gpu(benchmark::State& state, const std::function<void()>& op) {
   CJ_CUDA_CHECK(cudaEventDestroy(stop));
 }
 
+// SAVi's convolutions, dims N C S: conv2d (N, C, S, S) -> same size, conv_transpose2d (N, C, S, S) ->
+// (N, C, 2S, 2S); kernel 5, padding 2 (stride 2 and output_padding 1 for the transposed one).
+std::function<void()> conv_workload(const std::string& op, DType dtype, const std::vector<int64_t>& dims) {
+  const int64_t N = dims[0], C = dims[1], S = dims[2];
+  const bool transposed = op.rfind("conv_transpose2d", 0) == 0;
+  Conv2dParams p;
+  p.pad_h = p.pad_w = 2;
+  if (transposed) p.stride_h = p.stride_w = 2, p.output_pad_h = p.output_pad_w = 1;
+  Tensor x = random_gpu({N, C, S, S}, dtype, 10), w = random_gpu({C, C, 5, 5}, dtype, 11), b = random_gpu({C}, dtype, 12);
+  if (op == "conv2d_fwd") return [x, w, b, p] { cuda::conv2d(x, w, b, p); };
+  if (op == "conv_transpose2d_fwd") return [x, w, b, p] { cuda::conv_transpose2d(x, w, b, p); };
+  Tensor gy = random_gpu(transposed ? Shape{N, C, 2 * S, 2 * S} : Shape{N, C, S, S}, dtype, 13);
+  if (op == "conv2d_bwd") return [gy, x, w, p] { cuda::conv2d_backward(gy, x, w, true, p); };
+  if (op == "conv_transpose2d_bwd") return [gy, x, w, p] { cuda::conv_transpose2d_backward(gy, x, w, true, p); };
+  fail("bench_cuda_ops: unknown op '", op, "' in workloads.txt");
+}
+
 std::function<void()> make_workload(const std::string& op, DType dtype, const std::vector<int64_t>& dims) {
   if (op == "mm") {
     Tensor a = random_gpu({dims[0], dims[1]}, dtype, 1), b = random_gpu({dims[1], dims[2]}, dtype, 2);
@@ -64,6 +81,7 @@ std::function<void()> make_workload(const std::string& op, DType dtype, const st
       cuda::scaled_dot_product_attention_backward(go, q, k, v, f.out, f.lse, std::nullopt, std::nullopt);
     };
   }
+  if (op.rfind("conv", 0) == 0) return conv_workload(op, dtype, dims);
   Tensor x = random_gpu({dims[0], dims[1]}, dtype, 3);
   if (op == "layer_norm") {
     Tensor w = random_gpu({dims[1]}, dtype, 4), b = random_gpu({dims[1]}, dtype, 5);

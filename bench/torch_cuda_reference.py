@@ -42,6 +42,18 @@ def make(op, dtype, dims):
         out = sdpa(q, k, v)
         go = rand(B, H, Lq, E)
         return lambda: torch.autograd.grad(out, (q, k, v), go, retain_graph=True)
+    if op.startswith("conv"):  # dims: N C S; SAVi's kernel 5, padding 2 (transposed: stride 2, output_padding 1)
+        N, C, S = dims
+        F = torch.nn.functional
+        x, w, b = rand(N, C, S, S), rand(C, C, 5, 5), rand(C)
+        conv = (lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=2, output_padding=1)) \
+            if op.startswith("conv_transpose2d") else (lambda x, w, b: F.conv2d(x, w, b, padding=2))
+        if op.endswith("_fwd"):
+            return lambda: conv(x, w, b)
+        x, w, b = (t.requires_grad_() for t in (x, w, b))
+        out = conv(x, w, b)
+        go = rand(*out.shape)
+        return lambda: torch.autograd.grad(out, (x, w, b), go, retain_graph=True)
     x = rand(dims[0], dims[1])
     if op == "layer_norm":
         w, b = rand(dims[1]), rand(dims[1])

@@ -174,8 +174,14 @@ void add_scalar_(const Tensor& self, Scalar other);
 void mul_scalar_(const Tensor& self, Scalar other);
 void clamp_(const Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max);
 
-// ---- convolutions and interpolate (conv_interpolate.cpp): conv2d with groups = 1 as im2col + GEMM,
-// interpolate as two GEMMs; grouped convs and conv_transpose2d go through the CPU op for now --------
+// ---- convolutions and interpolate (conv_interpolate.cpp): convolutions through cuDNN (cudnn_conv.cpp)
+// or natively as im2col + batched GEMMs (conv_composite.hpp); interpolate as two GEMMs ---------------
+// automatic: cuDNN when the build has it, native otherwise (and for what cuDNN does not take);
+// cudnn: refuse (throw) what cuDNN cannot take, or a build without it; native: always native.
+// Default from CJ_CONV=auto|cudnn|native.
+enum class ConvPath { automatic, cudnn, native };
+void set_conv_path(ConvPath path);
+ConvPath conv_path();
 Tensor conv2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p);
 ops::ConvGrads conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, bool has_bias, const Conv2dParams& p);
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p);

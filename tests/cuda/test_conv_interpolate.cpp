@@ -1,6 +1,6 @@
-// Convolutions and interpolate on CUDA tensors: conv2d as im2col + GEMM (patch embedding, padded
-// 3x3), interpolate as two GEMMs, and the host fallback for grouped and transposed convolutions;
-// forward and backward through autograd, against the CPU.
+// Convolutions and interpolate on CUDA tensors through the default path (cuDNN when built with it;
+// test_conv_paths.cpp checks each path), interpolate as two GEMMs; forward and backward through
+// autograd, against the CPU.
 #include "autograd/ops.hpp"
 #include "tests/cuda/op_check.hpp"
 
@@ -24,7 +24,7 @@ TEST(CudaConv, PatchEmbeddingAndGeneralConvolutionsMatchTheCpu) {
                           {random_cpu({1, 2, 7, 6}, dt, 4), random_cpu({3, 2, 3, 3}, dt, 5)}, tolerance(dt));
     Conv2dParams grouped;
     grouped.groups = 2;
-    expect_op_matches_cpu(std::string("grouped conv2d (host) ") + dtype_name(dt),
+    expect_op_matches_cpu(std::string("grouped conv2d ") + dtype_name(dt),
                           [&](const std::vector<Tensor>& t) { return ops::conv2d(t[0], t[1], std::nullopt, grouped); },
                           {random_cpu({1, 4, 5, 5}, dt, 14), random_cpu({2, 2, 3, 3}, dt, 15)}, tolerance(dt));
     expect_op_matches_cpu(std::string("conv_transpose2d ") + dtype_name(dt),
@@ -56,7 +56,7 @@ TEST(CudaConv, GradientsThroughPatchifyGeneralConvAndInterpolateMatchTheCpu) {
     Tensor y = conv2d(up, w3, std::nullopt, same);                  // (2, 2, 5, 5), overlapping windows
     Conv2dParams grouped;
     grouped.groups = 2;
-    Tensor z = conv2d(y, w3g, std::nullopt, grouped);               // (2, 2, 3, 3), the host fallback
+    Tensor z = conv2d(y, w3g, std::nullopt, grouped);               // (2, 2, 3, 3), grouped
     backward(sum(y * y) + sum(z));
     return std::vector<Tensor>{x.grad(), w.grad(), b.grad(), w3.grad(), w3g.grad()};
   };

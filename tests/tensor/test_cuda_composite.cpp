@@ -1,8 +1,8 @@
 // cuda/composite.hpp builds the CUDA backend's index, mask, moment and in-place ops from other ops.
 // Its code is device-agnostic, so here it runs on CPU tensors and must agree with the CPU ops (and
 // raise their errors): what the GPU then adds is only the kernels it calls, tested in tests/cuda.
+// The convolution composites have their own suite, test_conv_composite.cpp.
 #include "cuda/composite.hpp"
-#include "cuda/conv_im2col.hpp"
 #include "cuda/interpolate_separable.hpp"
 
 #include <cmath>
@@ -155,49 +155,6 @@ TEST(CudaComposite, InPlaceChecksAreTheCpuOnes) {
   composite::assign(self, from_vector<float>({1.5f, 2.25f, 3.f}, {3}));
   EXPECT_GT(self.version(), before);
   EXPECT_EQ(to_vector<float>(self), (std::vector<float>{1.5f, 2.25f, 3.f}));
-}
-
-TEST(CudaComposite, Im2colConvolutionMatchesConv2dForwardAndBackward) {
-  struct Case {
-    Shape x, w;
-    Conv2dParams p;
-    bool bias;
-  };
-  Conv2dParams strided_padded_dilated;
-  strided_padded_dilated.stride_h = 2, strided_padded_dilated.stride_w = 3;
-  strided_padded_dilated.pad_h = 1, strided_padded_dilated.pad_w = 2;
-  strided_padded_dilated.dilation_h = 2;
-  // DINOv2's patch embedding (14x14 stride 14, pixels left over), a 1x1 conv (Conv1d of kernel 1),
-  // a 3x3 "same" conv (overlapping windows), and stride, padding and dilation that differ per axis
-  for (const Case& c : {Case{{2, 3, 30, 29}, {5, 3, 14, 14}, Conv2dParams{14, 14}, true},
-                        Case{{2, 4, 1, 7}, {6, 4, 1, 1}, Conv2dParams{}, false},
-                        Case{{1, 2, 5, 6}, {3, 2, 3, 3}, Conv2dParams{1, 1, 1, 1}, true},
-                        Case{{2, 2, 9, 11}, {3, 2, 3, 2}, strided_padded_dilated, true}}) {
-    SCOPED_TRACE(::testing::PrintToString(c.x) + " " + ::testing::PrintToString(c.w));
-    for (DType dt : {DType::f32, DType::f64}) {
-      Tensor x = ops::to(ops::div(sample(c.x, DType::f32, 1), 4), dt), w = ops::to(ops::div(sample(c.w, DType::f32, 2), 4), dt);
-      std::optional<Tensor> b;
-      if (c.bias) b = ops::to(sample({c.w[0]}, DType::f32, 3), dt);
-      ASSERT_TRUE(composite::is_im2col_conv(x, w, b, c.p));
-      Tensor want = ops::conv2d(x, w, b, c.p);
-      expect_close(composite::im2col_conv2d(x, w, b, c.p), want, 1e-5, "forward");
-      Tensor gy = ops::to(ops::div(sample(want.shape(), DType::f32, 4), 4), dt);
-      ops::ConvGrads got = composite::im2col_conv2d_backward(gy, x, w, c.bias, c.p);
-      ops::ConvGrads ref = ops::conv2d_backward(gy, x, w, c.bias, c.p);
-      expect_close(got.gx, ref.gx, 1e-5, "gx");
-      expect_close(got.gw, ref.gw, 1e-5, "gw");
-      if (c.bias) expect_close(got.gb, ref.gb, 1e-5, "gb");
-    }
-  }
-  // what this path does not compute goes to the general one (whose checks report bad arguments)
-  Tensor x = sample({1, 3, 8, 8}, DType::f32, 5), w = sample({4, 3, 3, 3}, DType::f32, 6);
-  Conv2dParams p;
-  EXPECT_TRUE(composite::is_im2col_conv(x, w, std::nullopt, p));
-  p.groups = 3;
-  EXPECT_FALSE(composite::is_im2col_conv(x, w, std::nullopt, p));
-  EXPECT_FALSE(composite::is_im2col_conv(x, ops::to(w, DType::f64), std::nullopt, Conv2dParams{}));
-  EXPECT_FALSE(composite::is_im2col_conv(x, sample({4, 3, 9, 3}, DType::f32, 7), std::nullopt, Conv2dParams{}));
-  EXPECT_FALSE(composite::is_im2col_conv(x, w, std::nullopt, Conv2dParams{0, 1}));
 }
 
 TEST(CudaComposite, SeparableInterpolateMatchesTheCpuOpForwardAndBackward) {
