@@ -19,19 +19,17 @@
 #include "cuda/ops.hpp"
 #include "cuda/stream.hpp"
 
-#define CJ_CUDNN_CHECK(op, call)                                                                      \
-  do {                                                                                                \
-    cudnnStatus_t cj_st_ = (call);                                                                    \
-    if (cj_st_ != CUDNN_STATUS_SUCCESS)                                                               \
-      ::cj::fail(op, ": cuDNN error in ", #call, ": ", cudnnGetErrorString(cj_st_), " (", __FILE__, \
-                 ":", __LINE__, ")");                                                                 \
-  } while (0)
-
 namespace cj::cuda::cudnn {
 
 namespace {
 
 using composite::ConvGeometry;
+
+// Every cuDNN status is checked: the error names the op, the call and cuDNN's reason.
+void check_status(const char* op, cudnnStatus_t st, const char* call) {
+  if (st != CUDNN_STATUS_SUCCESS) fail(op, ": cuDNN error in ", call, ": ", cudnnGetErrorString(st));
+}
+#define CJ_CUDNN_CHECK(op, call) check_status(op, (call), #call)
 
 constexpr std::size_t kMaxWorkspace = std::size_t(1) << 30;  // 1 GiB
 
@@ -114,7 +112,7 @@ struct Problem {
   TensorDesc image, grid;
   FilterDesc filter;
   ConvDesc conv;
-  std::vector<int64_t> key;  // the algorithm cache's key, less the pass
+  std::vector<int64_t> key;  // in the algorithm cache of each pass
 
   Problem(const char* op_, const ConvGeometry& g, const Conv2dParams& p, DType t, int dev)
       : op(op_), dtype(t), device(dev), h(handle(dev, op_)), image(op_, g.N, g.C, g.H, g.W, t),
@@ -133,7 +131,66 @@ struct Blend {
   const void* zero() const { return wide ? static_cast<const void*>(&d0) : &f0; }
 };
 
-enum class Pass { forward, backward_data, backward_filter };
+// cuDNN's three passes behind one interface: their algorithm heuristics, workspace size and call.
+// Operands a, b -> out: forward image, weight -> grid; backward-data grid, weight -> image;
+// backward-filter image, grid -> weight.
+struct ForwardPass {
+  using Perf = cudnnConvolutionFwdAlgoPerf_t;
+  using Algo = cudnnConvolutionFwdAlgo_t;
+  static constexpr const char* name = "cudnnConvolutionForward";
+  static cudnnStatus_t max_count(const Problem& p, int* n) { return cudnnGetConvolutionForwardAlgorithmMaxCount(p.h, n); }
+  static cudnnStatus_t heuristics(const Problem& p, int n, int* got, Perf* out) {
+    return cudnnGetConvolutionForwardAlgorithm_v7(p.h, p.image.d, p.filter.d, p.conv.d, p.grid.d, n, got, out);
+  }
+  static cudnnStatus_t workspace_size(const Problem& p, Algo algo, std::size_t* bytes) {
+    return cudnnGetConvolutionForwardWorkspaceSize(p.h, p.image.d, p.filter.d, p.conv.d, p.grid.d, algo, bytes);
+  }
+  static cudnnStatus_t run(const Problem& p, const Blend& k, Algo algo, const void* a, const void* b, void* ws,
+                           std::size_t bytes, void* out) {
+    return cudnnConvolutionForward(p.h, k.one(), p.image.d, a, p.filter.d, b, p.conv.d, algo, ws, bytes, k.zero(),
+                                   p.grid.d, out);
+  }
+};
+
+struct BackwardDataPass {
+  using Perf = cudnnConvolutionBwdDataAlgoPerf_t;
+  using Algo = cudnnConvolutionBwdDataAlgo_t;
+  static constexpr const char* name = "cudnnConvolutionBackwardData";
+  static cudnnStatus_t max_count(const Problem& p, int* n) {
+    return cudnnGetConvolutionBackwardDataAlgorithmMaxCount(p.h, n);
+  }
+  static cudnnStatus_t heuristics(const Problem& p, int n, int* got, Perf* out) {
+    return cudnnGetConvolutionBackwardDataAlgorithm_v7(p.h, p.filter.d, p.grid.d, p.conv.d, p.image.d, n, got, out);
+  }
+  static cudnnStatus_t workspace_size(const Problem& p, Algo algo, std::size_t* bytes) {
+    return cudnnGetConvolutionBackwardDataWorkspaceSize(p.h, p.filter.d, p.grid.d, p.conv.d, p.image.d, algo, bytes);
+  }
+  static cudnnStatus_t run(const Problem& p, const Blend& k, Algo algo, const void* a, const void* b, void* ws,
+                           std::size_t bytes, void* out) {
+    return cudnnConvolutionBackwardData(p.h, k.one(), p.filter.d, b, p.grid.d, a, p.conv.d, algo, ws, bytes, k.zero(),
+                                        p.image.d, out);
+  }
+};
+
+struct BackwardFilterPass {
+  using Perf = cudnnConvolutionBwdFilterAlgoPerf_t;
+  using Algo = cudnnConvolutionBwdFilterAlgo_t;
+  static constexpr const char* name = "cudnnConvolutionBackwardFilter";
+  static cudnnStatus_t max_count(const Problem& p, int* n) {
+    return cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(p.h, n);
+  }
+  static cudnnStatus_t heuristics(const Problem& p, int n, int* got, Perf* out) {
+    return cudnnGetConvolutionBackwardFilterAlgorithm_v7(p.h, p.image.d, p.grid.d, p.conv.d, p.filter.d, n, got, out);
+  }
+  static cudnnStatus_t workspace_size(const Problem& p, Algo algo, std::size_t* bytes) {
+    return cudnnGetConvolutionBackwardFilterWorkspaceSize(p.h, p.image.d, p.grid.d, p.conv.d, p.filter.d, algo, bytes);
+  }
+  static cudnnStatus_t run(const Problem& p, const Blend& k, Algo algo, const void* a, const void* b, void* ws,
+                           std::size_t bytes, void* out) {
+    return cudnnConvolutionBackwardFilter(p.h, k.one(), p.image.d, a, p.grid.d, b, p.conv.d, algo, ws, bytes, k.zero(),
+                                          p.filter.d, out);
+  }
+};
 
 struct Choice {
   bool found = false;
@@ -141,152 +198,82 @@ struct Choice {
   cudnnMathType_t math = CUDNN_DEFAULT_MATH;
 };
 
-// The first heuristic result that succeeded, fits the workspace cap and keeps TF32 off when it must be.
-template <typename Perf>
-Choice first_fitting(const std::vector<Perf>& perf, int returned, DType t) {
+// The first heuristic result that succeeded, fits the workspace cap and keeps TF32 off when it must
+// be; none when the heuristics answer NOT_SUPPORTED (e.g. a dtype this card lacks).
+template <typename P>
+Choice ask_heuristics(const Problem& pr) {
+  int max_count = 0;
+  check_status(pr.op, P::max_count(pr, &max_count), "the algorithm count");
+  std::vector<typename P::Perf> perf(size_t(std::max(max_count, 1)));
+  int returned = 0;
+  const cudnnStatus_t st = P::heuristics(pr, int(perf.size()), &returned, perf.data());
+  if (st == CUDNN_STATUS_NOT_SUPPORTED) return {};
+  check_status(pr.op, st, "the algorithm heuristics");
   for (int i = 0; i < returned; ++i) {
-    const Perf& r = perf[size_t(i)];
+    const auto& r = perf[size_t(i)];
     if (r.status != CUDNN_STATUS_SUCCESS || r.memory > kMaxWorkspace) continue;
-    if (fma_only(t) && r.mathType != CUDNN_FMA_MATH) continue;
+    if (fma_only(pr.dtype) && r.mathType != CUDNN_FMA_MATH) continue;
     return {true, int(r.algo), r.mathType};
   }
   return {};
 }
 
-// Heuristic results for one pass; NOT_SUPPORTED (e.g. a dtype this card lacks) means no algorithm.
-template <typename Perf, typename Count, typename Get>
-Choice ask_heuristics(const Problem& pr, Count count_fn, Get get_fn) {
-  int max_count = 0;
-  CJ_CUDNN_CHECK(pr.op, count_fn(pr.h, &max_count));
-  std::vector<Perf> perf(size_t(std::max(max_count, 1)));
-  int returned = 0;
-  const cudnnStatus_t st = get_fn(int(perf.size()), &returned, perf.data());
-  if (st == CUDNN_STATUS_NOT_SUPPORTED) return {};
-  CJ_CUDNN_CHECK(pr.op, st);
-  return first_fitting(perf, returned, pr.dtype);
-}
-
-Choice find_algorithm(const Problem& pr, Pass pass) {
+// ask_heuristics, once per problem and pass.
+template <typename P>
+Choice find_algorithm(const Problem& pr) {
   static std::mutex mutex;
   static auto* cache = new std::map<std::vector<int64_t>, Choice>;  // never destroyed: see cuda_allocator()
-  std::vector<int64_t> key = pr.key;
-  key.push_back(int64_t(pass));
   {
     std::lock_guard<std::mutex> lock(mutex);
-    auto it = cache->find(key);
+    auto it = cache->find(pr.key);
     if (it != cache->end()) return it->second;
   }
-  Choice c;
-  switch (pass) {
-    case Pass::forward:
-      c = ask_heuristics<cudnnConvolutionFwdAlgoPerf_t>(pr, cudnnGetConvolutionForwardAlgorithmMaxCount,
-                                                        [&](int n, int* got, cudnnConvolutionFwdAlgoPerf_t* out) {
-                                                          return cudnnGetConvolutionForwardAlgorithm_v7(
-                                                              pr.h, pr.image.d, pr.filter.d, pr.conv.d, pr.grid.d, n,
-                                                              got, out);
-                                                        });
-      break;
-    case Pass::backward_data:
-      c = ask_heuristics<cudnnConvolutionBwdDataAlgoPerf_t>(
-          pr, cudnnGetConvolutionBackwardDataAlgorithmMaxCount,
-          [&](int n, int* got, cudnnConvolutionBwdDataAlgoPerf_t* out) {
-            return cudnnGetConvolutionBackwardDataAlgorithm_v7(pr.h, pr.filter.d, pr.grid.d, pr.conv.d, pr.image.d, n,
-                                                               got, out);
-          });
-      break;
-    case Pass::backward_filter:
-      c = ask_heuristics<cudnnConvolutionBwdFilterAlgoPerf_t>(
-          pr, cudnnGetConvolutionBackwardFilterAlgorithmMaxCount,
-          [&](int n, int* got, cudnnConvolutionBwdFilterAlgoPerf_t* out) {
-            return cudnnGetConvolutionBackwardFilterAlgorithm_v7(pr.h, pr.image.d, pr.grid.d, pr.conv.d, pr.filter.d,
-                                                                 n, got, out);
-          });
-      break;
-  }
+  const Choice c = ask_heuristics<P>(pr);
   std::lock_guard<std::mutex> lock(mutex);
-  cache->emplace(std::move(key), c);
+  cache->emplace(pr.key, c);
   return c;
 }
 
-// A workspace of `bytes` from the caching allocator (freed with the tensor: stream-ordered reuse).
-Tensor workspace(std::size_t bytes, int device) {
-  return Tensor::empty({int64_t(std::max<std::size_t>(bytes, 1))}, {DType::u8, Device::cuda(device)});
-}
-
-const char* pass_name(Pass pass) {
-  return pass == Pass::forward ? "forward" : pass == Pass::backward_data ? "backward-data" : "backward-filter";
-}
-
-// Runs one pass into `out` (contiguous, preallocated). False when cuDNN has no algorithm for it,
-// unless `required`: then that is an error naming the op.
-bool run_pass(Problem& pr, Pass pass, const Tensor& a, const Tensor& b, const Tensor& out, bool required) {
-  const Choice c = find_algorithm(pr, pass);
+// Runs one pass into `out` (contiguous, preallocated), its workspace from the caching allocator
+// (freed when the call is queued: the next op's kernels run after it on the one stream). False when
+// cuDNN has no algorithm for it, unless `required`: then that is an error naming the op.
+template <typename P>
+bool run_pass(const Problem& pr, const Tensor& a, const Tensor& b, const Tensor& out, bool required) {
+  const Choice c = find_algorithm<P>(pr);
   if (!c.found) {
-    CJ_CHECK(!required, pr.op, ": the cuDNN path was forced (set_conv_path / CJ_CONV) but cuDNN has no ",
-             pass_name(pass), " algorithm for ", dtype_name(pr.dtype), " with a workspace under 1 GiB");
+    CJ_CHECK(!required, pr.op, ": the cuDNN path was forced (set_conv_path / CJ_CONV) but cuDNN has no ", P::name,
+             " algorithm for ", dtype_name(pr.dtype), " with a workspace under 1 GiB");
     return false;
   }
-  CJ_CUDNN_CHECK(pr.op, cudnnSetConvolutionMathType(pr.conv.d, c.math));
-  const Blend blend(pr.dtype);
+  check_status(pr.op, cudnnSetConvolutionMathType(pr.conv.d, c.math), "cudnnSetConvolutionMathType");
+  const auto algo = typename P::Algo(c.algo);
   std::size_t bytes = 0;
-  switch (pass) {
-    case Pass::forward: {  // a: image, b: weight -> grid
-      const auto algo = cudnnConvolutionFwdAlgo_t(c.algo);
-      CJ_CUDNN_CHECK(pr.op, cudnnGetConvolutionForwardWorkspaceSize(pr.h, pr.image.d, pr.filter.d, pr.conv.d,
-                                                                    pr.grid.d, algo, &bytes));
-      Tensor ws = workspace(bytes, pr.device);
-      CJ_CUDNN_CHECK(pr.op, cudnnConvolutionForward(pr.h, blend.one(), pr.image.d, a.data_ptr(), pr.filter.d,
-                                                    b.data_ptr(), pr.conv.d, algo, ws.data_ptr(), bytes,
-                                                    blend.zero(), pr.grid.d, out.data_ptr()));
-      break;
-    }
-    case Pass::backward_data: {  // a: grid, b: weight -> image
-      const auto algo = cudnnConvolutionBwdDataAlgo_t(c.algo);
-      CJ_CUDNN_CHECK(pr.op, cudnnGetConvolutionBackwardDataWorkspaceSize(pr.h, pr.filter.d, pr.grid.d, pr.conv.d,
-                                                                         pr.image.d, algo, &bytes));
-      Tensor ws = workspace(bytes, pr.device);
-      CJ_CUDNN_CHECK(pr.op, cudnnConvolutionBackwardData(pr.h, blend.one(), pr.filter.d, b.data_ptr(), pr.grid.d,
-                                                         a.data_ptr(), pr.conv.d, algo, ws.data_ptr(), bytes,
-                                                         blend.zero(), pr.image.d, out.data_ptr()));
-      break;
-    }
-    case Pass::backward_filter: {  // a: image, b: grid -> weight
-      const auto algo = cudnnConvolutionBwdFilterAlgo_t(c.algo);
-      CJ_CUDNN_CHECK(pr.op, cudnnGetConvolutionBackwardFilterWorkspaceSize(pr.h, pr.image.d, pr.grid.d, pr.conv.d,
-                                                                           pr.filter.d, algo, &bytes));
-      Tensor ws = workspace(bytes, pr.device);
-      CJ_CUDNN_CHECK(pr.op, cudnnConvolutionBackwardFilter(pr.h, blend.one(), pr.image.d, a.data_ptr(), pr.grid.d,
-                                                           b.data_ptr(), pr.conv.d, algo, ws.data_ptr(), bytes,
-                                                           blend.zero(), pr.filter.d, out.data_ptr()));
-      break;
-    }
-  }
+  check_status(pr.op, P::workspace_size(pr, algo, &bytes), "the workspace size");
+  Tensor ws = Tensor::empty({int64_t(std::max<std::size_t>(bytes, 1))}, {DType::u8, Device::cuda(pr.device)});
+  check_status(pr.op, P::run(pr, Blend(pr.dtype), algo, a.data_ptr(), b.data_ptr(), ws.data_ptr(), bytes, out.data_ptr()),
+               P::name);
   return true;
 }
 
-Tensor empty_like_shape(const Shape& shape, const Tensor& like) {
-  return Tensor::empty(shape, {like.dtype(), like.device()});
-}
-
 // The three passes, each falling back to its native twin when cuDNN has no algorithm for it.
-Tensor grid_of(Problem& pr, const ConvGeometry& g, const Conv2dParams& p, const Tensor& image, const Tensor& w,
+Tensor grid_of(const Problem& pr, const ConvGeometry& g, const Conv2dParams& p, const Tensor& image, const Tensor& w,
                bool required) {
   Tensor out = Tensor::empty(composite::grid_shape(g), {image.dtype(), image.device()});
-  return run_pass(pr, Pass::forward, image, w, out, required) ? out
+  return run_pass<ForwardPass>(pr, image, w, out, required) ? out
                                                               : composite::grid_pass(image, w, std::nullopt, g, p);
 }
 
-Tensor image_of(Problem& pr, const ConvGeometry& g, const Conv2dParams& p, const Tensor& grid, const Tensor& w,
+Tensor image_of(const Problem& pr, const ConvGeometry& g, const Conv2dParams& p, const Tensor& grid, const Tensor& w,
                 bool required) {
   Tensor out = Tensor::empty(composite::image_shape(g), {grid.dtype(), grid.device()});
-  return run_pass(pr, Pass::backward_data, grid, w, out, required) ? out
+  return run_pass<BackwardDataPass>(pr, grid, w, out, required) ? out
                                                                    : composite::image_pass(grid, w, std::nullopt, g, p);
 }
 
-Tensor weight_grad_of(Problem& pr, const ConvGeometry& g, const Conv2dParams& p, const Tensor& image,
+Tensor weight_grad_of(const Problem& pr, const ConvGeometry& g, const Conv2dParams& p, const Tensor& image,
                       const Tensor& grid, bool required) {
   Tensor out = Tensor::empty({g.O, g.C / g.G, g.kh, g.kw}, {image.dtype(), image.device()});
-  return run_pass(pr, Pass::backward_filter, image, grid, out, required) ? out
+  return run_pass<BackwardFilterPass>(pr, image, grid, out, required) ? out
                                                                          : composite::filter_pass(image, grid, g, p);
 }
 

@@ -65,7 +65,9 @@ void check(const ConvCase& c, bool transposed) {
       EXPECT_LE(normalized_error(values(grads.gx), values(ref.gx)), tol(dt)) << "grad input";
       EXPECT_LE(normalized_error(values(grads.gw), values(ref.gw)), tol(dt)) << "grad weight";
       ASSERT_EQ(grads.gb.defined(), c.bias);
-      if (c.bias) EXPECT_LE(normalized_error(values(grads.gb), values(ref.gb)), tol(dt)) << "grad bias";
+      if (c.bias) {
+        EXPECT_LE(normalized_error(values(grads.gb), values(ref.gb)), tol(dt)) << "grad bias";
+      }
     }
   }
 }
