@@ -11,6 +11,7 @@
 #include <cudnn.h>
 
 #include <climits>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -284,6 +285,13 @@ void add_bias_(const Tensor& out, const std::optional<Tensor>& b) {
 
 bool fits_int(int64_t n) { return n <= INT_MAX; }
 
+// t packed (NCHW, as the descriptors say) and 16-byte aligned for cuDNN's vectorised loads: a view
+// at an odd offset is copied, as gemm.cpp does for cuBLASLt.
+Tensor packed(const Tensor& t) {
+  Tensor c = ops::contiguous(t);
+  return reinterpret_cast<std::uintptr_t>(c.data_ptr()) % 16 == 0 ? c : ops::clone(c);
+}
+
 }  // namespace
 
 const char* refusal(const Tensor& x, const Tensor& w, const Conv2dParams& p, bool transposed) {
@@ -301,7 +309,7 @@ const char* refusal(const Tensor& x, const Tensor& w, const Conv2dParams& p, boo
 Tensor conv2d(const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, const Conv2dParams& p, bool required) {
   const ConvGeometry g = composite::conv_geometry(x, w, p);
   Problem pr("conv2d", g, p, x.dtype(), x.device().index);
-  Tensor y = grid_of(pr, g, p, ops::contiguous(x), ops::contiguous(w), required);
+  Tensor y = grid_of(pr, g, p, packed(x), packed(w), required);
   add_bias_(y, b);
   return y;
 }
@@ -310,10 +318,10 @@ ops::ConvGrads conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& 
                                const Conv2dParams& p, bool required) {
   const ConvGeometry g = composite::conv_geometry(x, w, p);
   Problem pr("conv2d_backward", g, p, x.dtype(), x.device().index);
-  Tensor gyc = ops::contiguous(gy);
+  Tensor gyc = packed(gy);
   ops::ConvGrads grads;
-  grads.gx = image_of(pr, g, p, gyc, ops::contiguous(w), required);
-  grads.gw = weight_grad_of(pr, g, p, ops::contiguous(x), gyc, required);
+  grads.gx = image_of(pr, g, p, gyc, packed(w), required);
+  grads.gw = weight_grad_of(pr, g, p, packed(x), gyc, required);
   if (has_bias) grads.gb = composite::conv_bias_gradient(gyc);
   return grads;
 }
@@ -322,7 +330,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const std::optional<Te
                         bool required) {
   const ConvGeometry g = composite::transposed_geometry(x, w, p);
   Problem pr("conv_transpose2d", g, p, x.dtype(), x.device().index);
-  Tensor y = image_of(pr, g, p, ops::contiguous(x), ops::contiguous(w), required);
+  Tensor y = image_of(pr, g, p, packed(x), packed(w), required);
   add_bias_(y, b);
   return y;
 }
@@ -331,10 +339,10 @@ ops::ConvGrads conv_transpose2d_backward(const Tensor& gy, const Tensor& x, cons
                                          const Conv2dParams& p, bool required) {
   const ConvGeometry g = composite::transposed_geometry(x, w, p);
   Problem pr("conv_transpose2d_backward", g, p, x.dtype(), x.device().index);
-  Tensor gyc = ops::contiguous(gy);
+  Tensor gyc = packed(gy);
   ops::ConvGrads grads;
-  grads.gx = grid_of(pr, g, p, gyc, ops::contiguous(w), required);
-  grads.gw = weight_grad_of(pr, g, p, gyc, ops::contiguous(x), required);
+  grads.gx = grid_of(pr, g, p, gyc, packed(w), required);
+  grads.gw = weight_grad_of(pr, g, p, gyc, packed(x), required);
   if (has_bias) grads.gb = composite::conv_bias_gradient(gyc);
   return grads;
 }

@@ -101,6 +101,31 @@ TEST(CudaConvPaths, ConvTranspose2dMatchesTheCpuOnEveryPath) {
   for (const ConvCase& c : cases) check(c, true);
 }
 
+// Views that are not 16-byte aligned or not packed are packed (and aligned) before cuDNN reads them.
+TEST(CudaConvPaths, StridedAndOffsetViewsMatchTheCpu) {
+  CJ_REQUIRE_GPU();
+  auto views = [](const Tensor& big, const Tensor& tall) {  // both (2, 4, 9, 8)
+    return std::vector<Tensor>{ops::slice(ops::slice(big, 1, 1, 5), 3, 1, 9),  // at element 82: 328 bytes in
+                               ops::transpose(tall, 2, 3)};                    // transposed strides
+  };
+  Tensor big = random_cpu({2, 5, 9, 9}, DType::f32, 9), tall = random_cpu({2, 4, 8, 9}, DType::f32, 10);
+  Tensor w = random_cpu({4, 4, 3, 3}, DType::f32, 11, -0.5f, 0.5f);
+  const std::vector<Tensor> cpu = views(big, tall), gpu = views(to_gpu(big), to_gpu(tall));
+  const Conv2dParams same = params(1, 1), up = params(2, 1, 1, 1, 1);
+  for (const auto& [path, path_name] : device_paths()) {
+    ConvPathScope scope(path);
+    for (size_t i = 0; i < cpu.size(); ++i) {
+      SCOPED_TRACE(std::string(path_name) + " view " + std::to_string(i));
+      EXPECT_LE(normalized_error(values(ops::conv2d(gpu[i], to_gpu(w), std::nullopt, same)),
+                                 values(ops::conv2d(cpu[i], w, std::nullopt, same))),
+                1e-5);
+      EXPECT_LE(normalized_error(values(ops::conv_transpose2d(gpu[i], to_gpu(w), std::nullopt, up)),
+                                 values(ops::conv_transpose2d(cpu[i], w, std::nullopt, up))),
+                1e-5);
+    }
+  }
+}
+
 // output_padding beyond the stride (allowed when dilation is larger) has no cuDNN descriptor: the
 // automatic path computes it natively, a forced cuDNN path says why it refuses.
 TEST(CudaConvPaths, WhatCudnnCannotTakeRunsNativelyOrIsRefusedWhenForced) {
