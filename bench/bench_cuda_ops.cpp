@@ -88,7 +88,15 @@ std::function<void()> make_workload(const std::string& op, DType dtype, const st
     return [x, w, b, C = dims[1]] { cuda::layer_norm(x, {C}, w, b, 1e-5); };
   }
   if (op == "softmax") return [x] { cuda::softmax(x, -1); };
+  if (op == "softmax_backward") {  // from y = softmax(x), as autograd calls it
+    Tensor y = cuda::softmax(x, -1), gy = random_gpu(x.shape(), dtype, 4);
+    return [y, gy] { cuda::softmax_backward(y, gy, -1); };
+  }
   if (op == "gelu") return [x] { cuda::gelu(x, ops::GeluApprox::none); };
+  if (op == "gelu_backward") {
+    Tensor gy = random_gpu(x.shape(), dtype, 4);
+    return [x, gy] { cuda::gelu_backward(gy, x, ops::GeluApprox::none); };
+  }
   fail("bench_cuda_ops: unknown op '", op, "' in workloads.txt");
 }
 

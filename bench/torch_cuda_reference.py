@@ -60,8 +60,14 @@ def make(op, dtype, dims):
         return lambda: torch.nn.functional.layer_norm(x, (dims[1],), w, b, 1e-5)
     if op == "softmax":
         return lambda: torch.softmax(x, -1)
+    if op == "softmax_backward":  # the backward kernel alone, from y = softmax(x), as autograd calls it
+        y, gy = torch.softmax(x, -1), rand(dims[0], dims[1])
+        return lambda: torch.ops.aten._softmax_backward_data(gy, y, -1, dtype)
     if op == "gelu":
         return lambda: torch.nn.functional.gelu(x)
+    if op == "gelu_backward":  # the backward kernel alone
+        gy = rand(dims[0], dims[1])
+        return lambda: torch.ops.aten.gelu_backward(gy, x)
     raise SystemExit(f"torch_cuda_reference.py: unknown op {op}")
 
 

@@ -5,7 +5,9 @@
 // - GEMM, for everything else: S = scale·q·kᵀ (+ mask), P = softmax(S) with its log-sum-exp,
 //   out = P·v; the backward recomputes P and runs dv = Pᵀ·dout, dP = dout·vᵀ,
 //   dS = softmax_backward(P, dP), dq = scale·dS·k, dk = scale·dSᵀ·q. 16-bit inputs run it in f32
-//   and round the results once. A fully masked row gives NaN here (softmax of all -inf).
+//   and round the results once. A fully masked query row gives out = 0, lse = -inf and zero
+//   gradients, as the CPU op: with a mask, the softmax zeroes rows without a live score (P = 0
+//   makes every GEMM's share of that row 0, forward and backward).
 // set_attention_path (or CJ_ATTENTION=flash|gemm|auto in the environment) forces either.
 #include <cmath>
 #include <cstdlib>
@@ -99,11 +101,13 @@ Shape with(Shape s, std::initializer_list<int64_t> tail) {
   return s;
 }
 
-// P = softmax(scale·q·kᵀ + mask): (Bt, Lq, Lk); lse gets (..., Lq) in f32.
+// P = softmax(scale·q·kᵀ + mask): (Bt, Lq, Lk); lse gets (..., Lq) in f32. As the CPU op, only a
+// masked problem zeroes rows whose scores are all -inf (unmasked, such a row stays NaN).
 Tensor probabilities(const char* op, const Problem& p, const std::optional<Tensor>& mask, const Tensor& lse) {
   Tensor scores = bmm_scaled(p.q, ops::transpose(p.k, 1, 2), p.scale);
-  if (mask && mask->defined()) apply_mask(op, scores, with(p.batch, {p.Lq, p.Lk}), *mask);
-  return softmax_last_dim_with_lse(scores, lse);
+  const bool masked = mask && mask->defined();
+  if (masked) apply_mask(op, scores, with(p.batch, {p.Lq, p.Lk}), *mask);
+  return softmax_last_dim_with_lse(scores, lse, masked);
 }
 
 AttentionPath path_from_environment() {

@@ -52,8 +52,10 @@ Tensor log_softmax(const Tensor& x, int64_t dim);
 Tensor softmax_backward(const Tensor& y, const Tensor& gy, int64_t dim);
 Tensor log_softmax_backward(const Tensor& y, const Tensor& gy, int64_t dim);
 // Softmax over the last dim of a contiguous x that also writes each row's log-sum-exp (f32) into
-// lse (numel = rows); attention uses it. x: (..., L) -> (..., L)
-Tensor softmax_last_dim_with_lse(const Tensor& x, const Tensor& lse);
+// lse (numel = rows); attention uses it. x: (..., L) -> (..., L). zero_empty_rows: a row with no
+// entry above -inf (a query whose keys are all masked) gives zeros and lse = -inf, as the CPU
+// attention, instead of softmax's NaN.
+Tensor softmax_last_dim_with_lse(const Tensor& x, const Tensor& lse, bool zero_empty_rows);
 
 // ---- layer norm (layer_norm.cu) ----------------------------------------------------------------
 ops::LayerNormOut layer_norm(const Tensor& x, const Shape& normalized_shape, const std::optional<Tensor>& weight,

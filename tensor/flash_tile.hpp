@@ -18,12 +18,6 @@
 
 #include "tensor/host_device.hpp"
 
-#if defined(__CUDA_ARCH__)
-#define CJ_UNROLL _Pragma("unroll")
-#else
-#define CJ_UNROLL
-#endif
-
 namespace cj::flash {
 
 constexpr int kMaxBatchDims = 6;  // batch dims a mask may broadcast over (more: the GEMM path)

@@ -7,3 +7,11 @@
 #else
 #define CJ_HD inline
 #endif
+
+// CJ_UNROLL before a loop with a compile-time trip count: nvcc unrolls it (so arrays indexed by the
+// loop stay in registers); g++ ignores it.
+#if defined(__CUDA_ARCH__)
+#define CJ_UNROLL _Pragma("unroll")
+#else
+#define CJ_UNROLL
+#endif

@@ -63,8 +63,8 @@ record configure $?
 
 step "build"
 TARGETS=(cj_test_cuda)
-for t in cjepa bench_cuda_ops sandbox_attention sandbox_softmax sandbox_layer_norm cj_test_tensor cj_test_autograd \
-    cj_test_nn cj_test_apps; do
+for t in cjepa bench_cuda_ops sandbox_attention sandbox_softmax sandbox_layer_norm sandbox_elementwise cj_test_tensor \
+    cj_test_autograd cj_test_nn cj_test_apps; do
   cmake --build "$BUILD" --target help 2>/dev/null | grep -qw "$t" && TARGETS+=("$t")
 done
 for t in bench_dinov2 bench_predictor; do  # the whole-model benches, run below with --device=cuda
@@ -129,7 +129,7 @@ else
 fi
 
 step "kernel sandbox: versions side by side, each checked against the CPU (bench/sandbox)"
-for prog in sandbox_attention sandbox_softmax sandbox_layer_norm; do
+for prog in sandbox_attention sandbox_softmax sandbox_layer_norm sandbox_elementwise; do
   if [ -x "$BUILD/bin/$prog" ]; then
     timeout 180 "$BUILD/bin/$prog"
     record "$prog" $?

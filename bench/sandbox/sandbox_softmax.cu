@@ -1,10 +1,13 @@
-// Softmax over the last dim, versions side by side at the attention-probability shapes:
-//   existing  cuda/softmax.cu: one warp per row, three passes over x in global memory (max, sum, write)
-//   registers one warp per row holding the row in registers (cols <= 32 * PER_LANE): one read of x,
-//             max and sum by shuffles
+// Softmax over the last dim, forward and backward, versions side by side at the attention-probability
+// shapes:
+//   three-pass  the production kernels before issue #6: one warp per row, the row read from global
+//               memory once per pass (forward: max, sum, write; backward: sum, write)
+//   registers   cuda::softmax / cuda::softmax_backward now: one warp per row holding the row in
+//               registers (P = 1..32 values per lane), one read (tensor/softmax_lanes.hpp)
 // Correctness on the first 4096 rows against the CPU op in f64; timing on the whole shape.
 #include "bench/sandbox/sandbox.hpp"
 #include "cuda/dtype.cuh"
+#include "cuda/reduce.cuh"
 #include "cuda/stream.hpp"
 
 // A named namespace, not a global using-directive: cj::erfinv would clash with CUDA's in the stub.
@@ -13,65 +16,58 @@ namespace sandbox_softmax {
 using namespace cj;
 using namespace cj::sandbox;
 
-constexpr int kWarps = 8;  // rows per block of the variant
+constexpr int kWarps = 8;  // rows per block
 
-__device__ __forceinline__ float warp_max(float v) {
-  for (int off = 16; off > 0; off >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, off));
-  return v;
-}
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
-  return v;
-}
-
+// ---- three-pass (the previous production kernels, warp rows only) ------------------------------
 // x, y: (rows, cols) contiguous
-template <typename T, int PER_LANE>
-__global__ void softmax_registers_kernel(int64_t rows, int cols, const T* x, T* y) {
-  const int64_t row = blockIdx.x * int64_t(kWarps) + threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
-  if (row >= rows) return;  // the whole warp leaves together
-  const T* px = x + row * cols;
-  float v[PER_LANE];
-  float m = -INFINITY;
-#pragma unroll
-  for (int n = 0; n < PER_LANE; ++n) {
-    const int c = lane + 32 * n;
-    v[n] = c < cols ? cuda::cast_to<float>(px[c]) : -INFINITY;
-    m = fmaxf(m, v[n]);
-  }
-  m = warp_max(m);
-  float s = 0.f;
-#pragma unroll
-  for (int n = 0; n < PER_LANE; ++n) {
-    v[n] = lane + 32 * n < cols ? expf(v[n] - m) : 0.f;
-    s += v[n];
-  }
-  const float inv = 1.f / warp_sum(s);
-  T* py = y + row * cols;
-#pragma unroll
-  for (int n = 0; n < PER_LANE; ++n)
-    if (lane + 32 * n < cols) py[lane + 32 * n] = cuda::cast_to<T>(v[n] * inv);
+template <typename T>
+__global__ void softmax_three_pass_kernel(int64_t rows, int64_t cols, const T* x, T* y) {
+  using A = float;
+  cuda::RowThread<32> rt;
+  if (rt.row >= rows) return;
+  const T* px = x + rt.row * cols;
+  T* py = y + rt.row * cols;
+  A m = -INFINITY;
+  for (int64_t c = rt.t; c < cols; c += 32) m = cuda::dmath::nan_max(m, cuda::load_math(px + c));
+  m = cuda::warp_max(m);
+  A s = 0;
+  for (int64_t c = rt.t; c < cols; c += 32) s += expf(cuda::load_math(px + c) - m);
+  const A inv_s = 1.f / cuda::warp_sum(s);
+  for (int64_t c = rt.t; c < cols; c += 32) py[c] = cuda::cast_to<T>(expf(cuda::load_math(px + c) - m) * inv_s);
+}
+
+// y, gy, gx: (rows, cols) contiguous; gx = y (gy - Σ gy y)
+template <typename T>
+__global__ void softmax_backward_three_pass_kernel(int64_t rows, int64_t cols, const T* y, const T* gy, T* gx) {
+  cuda::RowThread<32> rt;
+  if (rt.row >= rows) return;
+  const int64_t base = rt.row * cols;
+  float s = 0;
+  for (int64_t c = rt.t; c < cols; c += 32) s += cuda::load_math(gy + base + c) * cuda::load_math(y + base + c);
+  s = cuda::warp_sum(s);
+  for (int64_t c = rt.t; c < cols; c += 32)
+    gx[base + c] = cuda::cast_to<T>(cuda::load_math(y + base + c) * (cuda::load_math(gy + base + c) - s));
 }
 
 template <typename T>
-void softmax_registers(const Tensor& x, const Tensor& y) {
+const T* in(const Tensor& t) { return static_cast<const T*>(t.data_ptr()); }
+
+template <typename T>
+Tensor three_pass_typed(const Tensor& x, const Tensor* gy) {
   const int64_t cols = x.size(-1), rows = x.numel() / cols;
+  Tensor out = Tensor::empty(x.shape(), {x.dtype(), x.device()});
   const unsigned blocks = unsigned((rows + kWarps - 1) / kWarps);
-  const T* px = static_cast<const T*>(x.data_ptr());
-  T* py = static_cast<T*>(y.data_ptr());
+  T* po = static_cast<T*>(out.data_ptr());
   auto s = cuda::current_stream();
-  if (cols <= 128) softmax_registers_kernel<T, 4><<<blocks, kWarps * 32, 0, s>>>(rows, int(cols), px, py);
-  else if (cols <= 256) softmax_registers_kernel<T, 8><<<blocks, kWarps * 32, 0, s>>>(rows, int(cols), px, py);
-  else if (cols <= 512) softmax_registers_kernel<T, 16><<<blocks, kWarps * 32, 0, s>>>(rows, int(cols), px, py);
-  else fail("sandbox_softmax: the registers variant takes rows of at most 512");
-  CJ_CUDA_CHECK_LAUNCH("softmax_registers");
+  if (gy) softmax_backward_three_pass_kernel<T><<<blocks, kWarps * 32, 0, s>>>(rows, cols, in<T>(x), in<T>(*gy), po);
+  else softmax_three_pass_kernel<T><<<blocks, kWarps * 32, 0, s>>>(rows, cols, in<T>(x), po);
+  CJ_CUDA_CHECK_LAUNCH("sandbox_softmax three-pass");
+  return out;
 }
 
-Tensor registers_version(const Tensor& x) {
-  Tensor y = Tensor::empty(x.shape(), {x.dtype(), x.device()});
-  if (x.dtype() == DType::f32) softmax_registers<float>(x, y);
-  else softmax_registers<__nv_bfloat16>(x, y);
-  return y;
+// forward: softmax(x); backward (gy given): softmax_backward(x as y, gy)
+Tensor three_pass(const Tensor& x, const Tensor* gy) {
+  return x.dtype() == DType::f32 ? three_pass_typed<float>(x, gy) : three_pass_typed<__nv_bfloat16>(x, gy);
 }
 
 int run() {
@@ -82,22 +78,29 @@ int run() {
   };
   const Case cases[] = {{"predictor probs 256*16*112 rows", 458752, 112}, {"DINOv2 probs 192*6*197 rows", 226944, 197}};
   bool failed = false;
-  std::printf("%-34s %-14s %-5s %-10s %10s %6s %10s\n", "workload", "rows x cols", "dtype", "version", "error", "",
-              "ms");
+  std::printf("%-34s %-14s %-5s %-9s %-11s %10s %6s %10s\n", "workload", "rows x cols", "dtype", "pass", "version",
+              "error", "", "ms");
   for (const Case& c : cases)
     for (DType dt : {DType::f32, DType::bf16}) {
-      Tensor x = random({c.rows, c.cols}, dt, 5, Device::cuda());
-      Tensor head = ops::contiguous(ops::slice(x, 0, 0, 4096, 1));
-      Tensor ref = ops::softmax(ops::to(ops::to(head, Device::cpu()), DType::f64), -1);
+      Tensor y = cuda::softmax(random({c.rows, c.cols}, dt, 5, Device::cuda()), -1);
+      Tensor gy = random({c.rows, c.cols}, dt, 6, Device::cuda());
+      auto head = [](const Tensor& t) { return ops::contiguous(ops::slice(t, 0, 0, 4096, 1)); };
+      auto cpu64 = [](const Tensor& t) { return ops::to(ops::to(t, Device::cpu()), DType::f64); };
+      Tensor ref_y = ops::softmax(cpu64(head(y)), -1);  // the forward runs on y: a valid input too
+      Tensor ref_g = ops::softmax_backward(cpu64(head(y)), cpu64(head(gy)), -1);
       const std::string dims = std::to_string(c.rows) + "x" + std::to_string(c.cols);
-      auto row = [&](const char* version, const std::function<Tensor(const Tensor&)>& run) {
-        const double err = normalized_error(run(head), ref);
-        const double ms = median_ms([&] { run(x); });
-        std::printf("%-34s %-14s %-5s %-10s %10.2e %6s %10.4f\n", c.name, dims.c_str(), dtype_name(dt), version, err,
-                    verdict(err, dt, failed), ms);
+      auto row = [&](const char* pass, const char* version, const Tensor& ref,
+                     const std::function<Tensor(const Tensor&, const Tensor&)>& run) {
+        const double err = normalized_error(run(head(y), head(gy)), ref);
+        const double ms = median_ms([&] { run(y, gy); });
+        std::printf("%-34s %-14s %-5s %-9s %-11s %10.2e %6s %10.4f\n", c.name, dims.c_str(), dtype_name(dt), pass,
+                    version, err, verdict(err, dt, failed), ms);
       };
-      row("existing", [](const Tensor& t) { return cuda::softmax(t, -1); });
-      row("registers", registers_version);
+      row("forward", "three-pass", ref_y, [](const Tensor& x, const Tensor&) { return three_pass(x, nullptr); });
+      row("forward", "registers", ref_y, [](const Tensor& x, const Tensor&) { return cuda::softmax(x, -1); });
+      row("backward", "three-pass", ref_g, [](const Tensor& y, const Tensor& g) { return three_pass(y, &g); });
+      row("backward", "registers", ref_g,
+          [](const Tensor& y, const Tensor& g) { return cuda::softmax_backward(y, g, -1); });
     }
   return failed ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 // The fused flash attention kernels against the CPU op (f64, on the same rounded inputs) at every
 // head dim they take, in f32/bf16/f16, with every mask form (a fully masked query row included),
-// forward and backward; against the GEMM path; on strided inputs; and the path switch.
+// forward and backward; both paths on a fully masked query; against the GEMM path; on strided
+// inputs; and the path switch.
 #include "tests/cuda/gpu_test.hpp"
 #include "tests/tensor/attention_cases.hpp"
 
@@ -20,10 +21,17 @@ Tensor f64(const Tensor& t) { return ops::to(t, DType::f64); }
 
 double err(const Tensor& got, const Tensor& want) { return finite_normalized_error(values(got), values(want)); }
 
-void check_against_cpu(DType dt, int64_t E, MaskKind kind, int64_t Lq, int64_t Lk) {
+struct GpuResult {
+  Tensor out, gq, gk, gv;
+};
+
+// The CPU op in f64 on the same rounded inputs against the GPU on `path` (flash by default).
+GpuResult check_against_cpu(DType dt, int64_t E, MaskKind kind, int64_t Lq, int64_t Lk,
+                            cuda::AttentionPath path = cuda::AttentionPath::flash) {
   const int64_t B = 2, H = 3;
   const std::string what = std::string(dtype_name(dt)) + " E=" + std::to_string(E) + " Lq=" + std::to_string(Lq) +
-                           " Lk=" + std::to_string(Lk) + " " + mask_name(kind);
+                           " Lk=" + std::to_string(Lk) + " " + mask_name(kind) +
+                           (path == cuda::AttentionPath::gemm ? " gemm path" : " flash path");
   Tensor q = random_cpu({B, H, Lq, E}, dt, 80), k = random_cpu({B, H, Lk, E}, dt, 81);
   Tensor v = random_cpu({B, H, Lk, E}, dt, 82), gout = random_cpu({B, H, Lq, E}, dt, 83, -1, 1);
   Tensor mask = make_attention_mask(kind, B, H, Lq, Lk);
@@ -36,7 +44,7 @@ void check_against_cpu(DType dt, int64_t E, MaskKind kind, int64_t Lq, int64_t L
   auto ref = ops::scaled_dot_product_attention(f64(q), f64(k), f64(v), mask64);
   auto gref = ops::scaled_dot_product_attention_backward(f64(gout), f64(q), f64(k), f64(v), ref.out, ref.lse, mask64,
                                                          std::nullopt);
-  PathGuard flash(cuda::AttentionPath::flash);
+  PathGuard forced(path);
   Tensor qg = to_gpu(q), kg = to_gpu(k), vg = to_gpu(v);
   auto fwd = cuda::scaled_dot_product_attention(qg, kg, vg, mask_gpu, std::nullopt);
   EXPECT_EQ(fwd.out.dtype(), dt);
@@ -47,6 +55,7 @@ void check_against_cpu(DType dt, int64_t E, MaskKind kind, int64_t Lq, int64_t L
   EXPECT_LE(err(g.gq, gref.gq), tolerance(dt)) << what << ": gq";
   EXPECT_LE(err(g.gk, gref.gk), tolerance(dt)) << what << ": gk";
   EXPECT_LE(err(g.gv, gref.gv), tolerance(dt)) << what << ": gv";
+  return {fwd.out, g.gq, g.gk, g.gv};
 }
 
 }  // namespace
@@ -61,26 +70,43 @@ TEST(CudaFlashAttention, MatchesTheCpuOpAtEveryHeadDimDtypeAndMask) {
       }
 }
 
+// Query 5 of the full bool and additive masks has every key masked: both paths must give the CPU
+// op's result, out = 0 and lse = -inf for that row (checked by err) and exactly zero gradients
+// from it; the GEMM path gave NaN here before its softmax zeroed empty rows.
+TEST(CudaFlashAttention, BothPathsGiveTheCpuResultOnAFullyMaskedQuery) {
+  CJ_REQUIRE_GPU();
+  for (cuda::AttentionPath path : {cuda::AttentionPath::flash, cuda::AttentionPath::gemm})
+    for (DType dt : {DType::f32, DType::bf16})
+      for (MaskKind kind : {MaskKind::full_bool, MaskKind::additive})
+        for (int64_t E : {8, 64}) {
+          GpuResult r = check_against_cpu(dt, E, kind, 11, 197, path);
+          const std::string what = std::string(dtype_name(dt)) + " E=" + std::to_string(E) + " " + mask_name(kind);
+          for (double x : values(ops::select(r.out, -2, 5))) ASSERT_EQ(x, 0.0) << what << ": out of the empty query";
+          for (double x : values(ops::select(r.gq, -2, 5))) ASSERT_EQ(x, 0.0) << what << ": gq of the empty query";
+        }
+}
+
 TEST(CudaFlashAttention, MatchesTheGemmPath) {
   CJ_REQUIRE_GPU();
   for (DType dt : {DType::f32, DType::bf16})
-    for (int64_t E : {8, 64}) {
-      // DINOv2-like: (B, H, 197, E), key padding only (the GEMM path gives NaN for empty rows)
-      Tensor q = to_gpu(random_cpu({2, 6, 197, E}, dt, 90)), k = to_gpu(random_cpu({2, 6, 197, E}, dt, 91));
-      Tensor v = to_gpu(random_cpu({2, 6, 197, E}, dt, 92)), go = to_gpu(random_cpu({2, 6, 197, E}, dt, 93));
-      std::optional<Tensor> mask = to_gpu(make_attention_mask(MaskKind::key_padding, 2, 6, 197, 197));
-      auto run = [&](cuda::AttentionPath path) {
-        PathGuard guard(path);
-        auto f = cuda::scaled_dot_product_attention(q, k, v, mask, 0.3);
-        auto g = cuda::scaled_dot_product_attention_backward(go, q, k, v, f.out, f.lse, mask, 0.3);
-        return std::vector<Tensor>{f.out, f.lse, g.gq, g.gk, g.gv};
-      };
-      auto flash = run(cuda::AttentionPath::flash), gemm = run(cuda::AttentionPath::gemm);
-      const char* names[] = {"out", "lse", "gq", "gk", "gv"};
-      for (int n = 0; n < 5; ++n)
-        EXPECT_LE(err(flash[n], gemm[n]), n == 1 ? 1e-5 : 2 * tolerance(dt))  // both sides rounded once
-            << dtype_name(dt) << " E=" << E << " " << names[n];
-    }
+    for (int64_t E : {8, 64})
+      for (MaskKind kind : {MaskKind::key_padding, MaskKind::full_bool}) {
+        // DINOv2-like: (B, H, 197, E); the full bool mask empties query 5 (zeros on both paths)
+        Tensor q = to_gpu(random_cpu({2, 6, 197, E}, dt, 90)), k = to_gpu(random_cpu({2, 6, 197, E}, dt, 91));
+        Tensor v = to_gpu(random_cpu({2, 6, 197, E}, dt, 92)), go = to_gpu(random_cpu({2, 6, 197, E}, dt, 93));
+        std::optional<Tensor> mask = to_gpu(make_attention_mask(kind, 2, 6, 197, 197));
+        auto run = [&](cuda::AttentionPath path) {
+          PathGuard guard(path);
+          auto f = cuda::scaled_dot_product_attention(q, k, v, mask, 0.3);
+          auto g = cuda::scaled_dot_product_attention_backward(go, q, k, v, f.out, f.lse, mask, 0.3);
+          return std::vector<Tensor>{f.out, f.lse, g.gq, g.gk, g.gv};
+        };
+        auto flash = run(cuda::AttentionPath::flash), gemm = run(cuda::AttentionPath::gemm);
+        const char* names[] = {"out", "lse", "gq", "gk", "gv"};
+        for (int n = 0; n < 5; ++n)
+          EXPECT_LE(err(flash[n], gemm[n]), n == 1 ? 1e-5 : 2 * tolerance(dt))  // both sides rounded once
+              << dtype_name(dt) << " E=" << E << " " << mask_name(kind) << " " << names[n];
+      }
 }
 
 TEST(CudaFlashAttention, TakesStridedInputsAndTheAutomaticPathPicksIt) {

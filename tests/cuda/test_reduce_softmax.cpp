@@ -1,5 +1,6 @@
 // Reductions and the softmax family against f64 references: warp rows (short) and block rows
-// (long), reductions over inner and outer dims, non-contiguous inputs.
+// (long), reductions over inner and outer dims, non-contiguous inputs; the softmax family's special
+// values (-inf, rows of -inf only, NaN) against the CPU op, and attention's empty-row rule.
 #include <algorithm>
 
 #include "tests/cuda/reference.hpp"
@@ -67,10 +68,14 @@ TEST(CudaReduce, OuterDimsKeepdimAllDimsAndStridedInput) {
   EXPECT_THROW(cuda::sum(empty_dim, {2}, false), Error);
 }
 
+// Register rows: cols in each values-per-lane class (1, 2, 4, 8, 16, 32 per lane, full and ragged);
+// block rows: 1025 and 2500.
+const int64_t kSoftmaxCols[] = {1, 7, 32, 33, 64, 112, 128, 197, 256, 300, 512, 777, 1024, 1025, 2500};
+
 TEST(CudaSoftmax, ForwardAndBackwardShortAndLongRows) {
   CJ_REQUIRE_GPU();
   for (DType t : float_dtypes()) {
-    for (int64_t cols : {112, 2500}) {
+    for (int64_t cols : kSoftmaxCols) {
       Tensor x = random_cpu({9, cols}, t, 32, -4.f, 4.f), gy = random_cpu({9, cols}, t, 33);
       Tensor xg = to_gpu(x), gyg = to_gpu(gy);
       for (bool log : {false, true}) {
@@ -98,4 +103,84 @@ TEST(CudaSoftmax, OverAnInnerDimOfAStridedTensor) {
     expect_close(ops::transpose(gx, 0, 1), ref::softmax_backward_rows(yl, values(gy), 9, true), t,
                  "log_softmax_backward dim 0");
   }
+}
+
+namespace {
+
+// NaN and infinities where the reference has them, the finite values within tol (normalised).
+void expect_same_specials(const Tensor& got, const Tensor& want, double tol, const std::string& what) {
+  std::vector<double> a = values(got), b = values(want), fa, fb;
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::isnan(b[i]) || std::isinf(b[i])) {
+      EXPECT_TRUE(std::isnan(b[i]) ? std::isnan(a[i]) : a[i] == b[i]) << what << ": element " << i << " is " << a[i]
+                                                                       << ", expected " << b[i];
+      continue;
+    }
+    fa.push_back(a[i]);
+    fb.push_back(b[i]);
+  }
+  EXPECT_LE(normalized_error(fa, fb), tol) << what;
+}
+
+// (4, cols): row 0 with some -inf, row 1 all -inf, row 2 with one NaN, row 3 with +inf.
+Tensor special_rows(int64_t cols, DType t) {
+  std::vector<double> x = values(random_cpu({4, cols}, DType::f64, 36, -4.f, 4.f));
+  for (int64_t c = 0; c < cols; c += 3) x[c] = -INFINITY;
+  for (int64_t c = 0; c < cols; ++c) x[cols + c] = -INFINITY;
+  x[2 * cols + cols / 2] = NAN;
+  x[3 * cols + cols - 1] = INFINITY;
+  return ops::to(from_vector(x, {4, cols}), t);
+}
+
+}  // namespace
+
+TEST(CudaSoftmax, SpecialValuesMatchTheCpuOp) {
+  CJ_REQUIRE_GPU();
+  for (DType t : float_dtypes())
+    for (int64_t cols : {5, 112, 1000, 1025, 2500}) {
+      Tensor x = special_rows(cols, t), gy = random_cpu({4, cols}, t, 37);
+      const std::string what = std::string(dtype_name(t)) + " cols " + std::to_string(cols);
+      for (bool log : {false, true}) {
+        Tensor y = log ? ops::log_softmax(x, -1) : ops::softmax(x, -1);
+        Tensor yg = log ? cuda::log_softmax(to_gpu(x), -1) : cuda::softmax(to_gpu(x), -1);
+        expect_same_specials(yg, y, tolerance(t), what + (log ? " log_softmax" : " softmax"));
+        Tensor gx = log ? ops::log_softmax_backward(y, gy, -1) : ops::softmax_backward(y, gy, -1);
+        Tensor gxg = log ? cuda::log_softmax_backward(to_gpu(y), to_gpu(gy), -1)
+                         : cuda::softmax_backward(to_gpu(y), to_gpu(gy), -1);
+        expect_same_specials(gxg, gx, tolerance(t), what + (log ? " log_softmax_backward" : " softmax_backward"));
+      }
+    }
+}
+
+// softmax_last_dim_with_lse: lse = m + log Σ exp(x - m); with zero_empty_rows a row of -inf only
+// gives zeros and lse = -inf (attention's fully masked query), without it NaN as softmax.
+TEST(CudaSoftmax, LogSumExpAndEmptyRows) {
+  CJ_REQUIRE_GPU();
+  for (DType t : float_dtypes())
+    for (int64_t cols : {5, 112, 1000, 2500}) {
+      Tensor x = special_rows(cols, t);
+      const std::string what = std::string(dtype_name(t)) + " cols " + std::to_string(cols);
+      std::vector<double> xv = values(x), want_lse;
+      for (int64_t r = 0; r < 4; ++r) {
+        double m = -INFINITY, s = 0;
+        for (int64_t c = 0; c < cols; ++c) m = std::fmax(m, xv[r * cols + c]);
+        for (int64_t c = 0; c < cols; ++c) s += std::exp(xv[r * cols + c] - m);
+        want_lse.push_back(m + std::log(s));
+      }
+      for (bool zero_empty : {false, true}) {
+        Tensor lse = Tensor::empty({4}, {DType::f32, Device::cuda()});
+        Tensor y = cuda::softmax_last_dim_with_lse(to_gpu(x), lse, zero_empty);
+        std::vector<double> l = values(lse), yv = values(y);
+        EXPECT_NEAR(l[0], want_lse[0], 1e-5 * std::fabs(want_lse[0])) << what;
+        EXPECT_TRUE(std::isnan(l[2]) && std::isnan(l[3])) << what << ": NaN and +inf rows give NaN";
+        if (zero_empty) {
+          EXPECT_EQ(l[1], -INFINITY) << what;
+          for (int64_t c = 0; c < cols; ++c) ASSERT_EQ(yv[cols + c], 0.0) << what << " column " << c;
+        } else {
+          EXPECT_TRUE(std::isnan(l[1])) << what;
+          for (int64_t c = 0; c < cols; ++c) ASSERT_TRUE(std::isnan(yv[cols + c])) << what << " column " << c;
+        }
+      }
+    }
 }
