@@ -95,8 +95,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (db <= 2 && da != 2 && da != 1) {
     // (..., M, K) · (K, N): fold the batch into the rows, one big GEMM (as torch does).
     Tensor b2 = db == 1 ? unsqueeze(b, 1) : b;
-    Tensor rows = mm(reshape(a, {-1, K}), b2);  // (prod(...)·M, N)
     Shape out_shape(a.shape().begin(), a.shape().end() - 1);
+    Tensor rows = mm(reshape(a, {shape_numel(out_shape), K}), b2);  // (prod(...)·M, N); no -1: K may be 0
     if (db == 2) out_shape.push_back(b.size(1));
     return reshape(rows, out_shape);
   }
@@ -129,7 +129,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const std::optional<Tensor>
              bias->shape());
   }
   const DType out_dtype = x.dtype(), cdt = cpu::compute_dtype(out_dtype);
-  Tensor x2 = to(reshape(x, {-1, in}), cdt);  // (R, in)
+  Tensor x2 = to(reshape(x, {shape_numel(Shape(x.shape().begin(), x.shape().end() - 1)), in}), cdt);  // (R, in)
   const int64_t R = x2.size(0);
   MatrixBatch mx = as_matrix_batch(unsqueeze(x2, 0));
   MatrixBatch mw = as_matrix_batch(unsqueeze(transpose(to(weight, cdt), 0, 1), 0));  // Wᵀ: (in, out), no copy

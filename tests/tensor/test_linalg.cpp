@@ -136,6 +136,15 @@ TEST(Linalg, LinearWithAndWithoutBias) {
 TEST(Linalg, EmptyInnerDimensionGivesZeros) {
   Tensor c = ops::mm(zeros({3, 0}), zeros({0, 2}));
   EXPECT_EQ(to_vector<float>(c), std::vector<float>(6, 0.0f));
+  // Batched and folded matmul, and linear, with no inner features: zeros, or the bias (as torch).
+  Tensor folded = ops::matmul(zeros({2, 5, 0}), zeros({0, 4}));
+  EXPECT_EQ(folded.shape(), (Shape{2, 5, 4}));
+  EXPECT_EQ(to_vector<float>(folded), std::vector<float>(40, 0.0f));
+  EXPECT_EQ(ops::matmul(zeros({2, 3, 0}), zeros({2, 0, 4})).shape(), (Shape{2, 3, 4}));
+  Tensor biased = ops::linear(zeros({2, 3, 0}), zeros({4, 0}), full({4}, 1.5));
+  EXPECT_EQ(biased.shape(), (Shape{2, 3, 4}));
+  EXPECT_EQ(to_vector<float>(biased), std::vector<float>(24, 1.5f));
+  EXPECT_EQ(ops::linear(zeros({0, 3}), zeros({4, 3})).shape(), (Shape{0, 4}));
 }
 
 TEST(Linalg, BadShapesAndDtypesThrow) {
