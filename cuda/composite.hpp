@@ -145,7 +145,10 @@ inline Tensor std(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim
 // shape without the reduced dims (all dims when dims is empty)
 inline Shape reduced_shape(const Shape& shape, const Dims& dims, const char* op) {
   std::vector<bool> reduced(shape.size(), dims.empty());
-  for (int64_t d : dims) reduced[size_t(wrap_dim(d, int64_t(shape.size()), op))] = true;
+  for (int64_t d : dims) {
+    const int64_t w = wrap_dim(d, int64_t(shape.size()), op);
+    if (!shape.empty()) reduced[size_t(w)] = true;  // a 0-d shape accepts dim 0 / -1 and has nothing to drop
+  }
   Shape out;
   for (size_t d = 0; d < shape.size(); ++d)
     if (!reduced[d]) out.push_back(shape[d]);
@@ -157,7 +160,9 @@ inline Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
   Tensor xf = is_floating(x.dtype()) ? x : ops::to(x, DType::f32);
   const DType acc = xf.dtype() == DType::f64 ? DType::f64 : DType::f32;
   Tensor xa = ops::to(xf, acc);
-  Tensor m = ops::amax(xa, dims, /*keepdim=*/true);
+  // Over zero elements amax throws; the CPU op's max starts at -inf there (shift 0, result -inf),
+  // which a sum of zeros in the same keepdim shape reproduces.
+  Tensor m = xa.numel() == 0 ? ops::sum(xa, dims, /*keepdim=*/true) : ops::amax(xa, dims, /*keepdim=*/true);
   Tensor shift = ops::where(ops::eq(ops::abs(m), std::numeric_limits<double>::infinity()), full({}, 0.0, {acc, x.device()}), m);
   Tensor s = ops::log(ops::sum(ops::exp(ops::sub(xa, shift)), dims, /*keepdim=*/true));
   Tensor out = ops::add(s, shift);

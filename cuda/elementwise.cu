@@ -28,12 +28,13 @@ template <typename M> struct Tanh { __device__ M operator()(M a) const { return 
 template <typename M> struct Sigmoid { __device__ M operator()(M a) const { return M(1) / (M(1) + dmath::exp(-a)); } };
 template <typename M> struct Relu { __device__ M operator()(M a) const { return a > M(0) ? a : (a != a ? a : M(0)); } };
 
-enum class Dtypes { numeric, floating };
+enum class Dtypes { all, numeric, floating };  // all: add and mul, which the CPU ops take for bool too
 
 template <Dtypes which, typename F>
 void dispatch(DType t, const char* op, F&& f) {
   if constexpr (which == Dtypes::floating) dispatch_floating(t, op, f);
-  else dispatch_numeric(t, op, f);
+  else if constexpr (which == Dtypes::numeric) dispatch_numeric(t, op, f);
+  else dispatch_all(t, op, f);
 }
 
 // out = Functor<M>{args...}(a, b) with a, b broadcast and promoted.
@@ -74,11 +75,11 @@ Tensor float_unary(const char* op, const Tensor& x) {
   });
 }
 
-template <template <typename> class Functor>
+template <template <typename> class Functor, Dtypes which = Dtypes::numeric>
 Tensor scalar_op(const char* op, const Tensor& a, Scalar s, bool int_to_float) {
   DType rt = promote_with_scalar(a.dtype(), s);
   if (int_to_float) rt = float_result(rt);
-  return unary<Dtypes::numeric>(op, a, rt, [&](auto m) {
+  return unary<which>(op, a, rt, [&](auto m) {
     using M = typename decltype(m)::type;
     return Functor<M>{s.to<M>()};
   });
@@ -100,7 +101,7 @@ void check_add_args(const char* op, const Tensor& a, const Tensor& b, const Scal
 
 Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
   check_add_args("add", a, b, alpha, false);
-  return binary<Dtypes::numeric>("add", a, b, false, [&](auto m) {
+  return binary<Dtypes::all>("add", a, b, false, [&](auto m) {
     using M = typename decltype(m)::type;
     return AddAlpha<M>{alpha.to<M>()};
   });
@@ -113,15 +114,15 @@ Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
   });
 }
 Tensor mul(const Tensor& a, const Tensor& b) {
-  return binary<Dtypes::numeric>("mul", a, b, false, [](auto m) { return Mul<typename decltype(m)::type>{}; });
+  return binary<Dtypes::all>("mul", a, b, false, [](auto m) { return Mul<typename decltype(m)::type>{}; });
 }
 Tensor div(const Tensor& a, const Tensor& b) {
   return binary<Dtypes::floating>("div", a, b, true, [](auto m) { return Div<typename decltype(m)::type>{}; });
 }
 
-Tensor add_scalar(const Tensor& a, Scalar b) { return scalar_op<AddScalar>("add", a, b, false); }
+Tensor add_scalar(const Tensor& a, Scalar b) { return scalar_op<AddScalar, Dtypes::all>("add", a, b, false); }
 Tensor sub_scalar(const Tensor& a, Scalar b) { return scalar_op<SubScalar>("sub", a, b, false); }
-Tensor mul_scalar(const Tensor& a, Scalar b) { return scalar_op<MulScalar>("mul", a, b, false); }
+Tensor mul_scalar(const Tensor& a, Scalar b) { return scalar_op<MulScalar, Dtypes::all>("mul", a, b, false); }
 Tensor div_scalar(const Tensor& a, Scalar b) { return scalar_op<DivScalar>("div", a, b, true); }
 
 Tensor neg(const Tensor& x) {

@@ -58,7 +58,8 @@ Tensor reduce(const char* op, const Tensor& x_in, const Dims& dims, bool keepdim
   std::vector<bool> reduced(nd, dims.empty());
   for (int64_t d : dims) {
     int64_t w = wrap_dim(d, nd, op);
-    CJ_CHECK(!reduced[w], op, ": dim ", w, " appears twice in ", dims);
+    if (nd == 0) continue;  // a 0-d tensor accepts dim 0 / -1 and reduces nothing (reduced is empty)
+    CJ_CHECK(!reduced[w], op, ": dim ", w, " appears multiple times in the list of dims ", Shape(dims));
     reduced[w] = true;
   }
   Shape out_shape, perm;

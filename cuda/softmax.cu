@@ -228,6 +228,7 @@ Tensor log_softmax_backward(const Tensor& y, const Tensor& gy, int64_t dim) {
 
 Tensor softmax_last_dim_with_lse(const Tensor& x, const Tensor& lse, bool zero_empty_rows) {
   check_cuda("softmax", x);
+  check_cuda("softmax", lse);  // the kernel writes through lse's pointer
   CJ_CHECK(x.is_contiguous() && lse.dtype() == DType::f32 && lse.is_contiguous() && x.dim() >= 1 &&
                lse.numel() * x.size(-1) == x.numel(),
            "softmax_last_dim_with_lse: expected contiguous x and an f32 lse with one value per row, got x ",

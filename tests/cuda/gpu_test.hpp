@@ -50,6 +50,12 @@ inline double normalized_error(const std::vector<double>& got, const std::vector
   for (size_t i = 0; i < got.size(); ++i) {
     if (std::isnan(got[i]) != std::isnan(want[i])) return INFINITY;
     if (std::isnan(want[i])) continue;
+    // Infinities must match exactly and do not enter the scale: an infinite scale would make the
+    // error of every other element 0 (and inf - inf is NaN, which fmax drops).
+    if (std::isinf(want[i]) || std::isinf(got[i])) {
+      if (got[i] != want[i]) return INFINITY;
+      continue;
+    }
     worst = std::fmax(worst, std::fabs(got[i] - want[i]));
     scale = std::fmax(scale, std::fabs(want[i]));
   }

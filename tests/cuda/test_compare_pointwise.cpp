@@ -155,4 +155,12 @@ TEST(CudaPointwise, AddAndSubRefuseWhatTheCpuRefuses) {
   EXPECT_THROW(ops::add(i, i, 0.5), Error);  // floating alpha, integral result
   EXPECT_THROW(ops::sub(b, b), Error);       // bool subtraction
   EXPECT_NO_THROW(ops::add(i, i, 2));
+  // ... and take what it takes: bool add is logical or, bool mul logical and (a bool result)
+  const std::vector<Tensor> bools = {sample_cpu({3, 4}, DType::b8, 30), sample_cpu({4}, DType::b8, 31)};
+  expect_op_matches_cpu("add bool", [](const std::vector<Tensor>& t) { return ops::add(t[0], t[1]); }, bools, 0);
+  expect_op_matches_cpu("mul bool", [](const std::vector<Tensor>& t) { return ops::mul(t[0], t[1]); }, bools, 0);
+  expect_op_matches_cpu("add bool scalar", [](const std::vector<Tensor>& t) { return ops::add(t[0], Scalar(true)); },
+                        bools, 0);
+  expect_op_matches_cpu("mul bool scalar", [](const std::vector<Tensor>& t) { return ops::mul(t[0], Scalar(false)); },
+                        bools, 0);
 }

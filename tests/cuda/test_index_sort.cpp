@@ -106,7 +106,7 @@ TEST(CudaSort, SortArgsortAndTopkMatchTheCpu) {
   CJ_REQUIRE_GPU();
   for (DType dt : kAll)
     for (bool desc : {false, true})
-      for (int64_t n : {1, 7, 64, 300}) {
+      for (int64_t n : {1, 7, 64, 300, 1000, 2048}) {  // 1000, 2048: two slots per thread, the longest block sort
         const std::string what = name("sort", dt) + (desc ? " desc n " : " asc n ") + std::to_string(n);
         Tensor x = sample_cpu({3, n}, dt, 23);  // small integers: many ties, so stability shows
         if (is_floating(dt)) x = ops::where(ops::gt(sample_cpu({3, n}, DType::f32, 24), 3.2f), ops::to(full({}, NAN), dt), x);

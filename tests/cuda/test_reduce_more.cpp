@@ -43,6 +43,28 @@ TEST(CudaReduce, SumProdAminAmaxOfEveryDtype) {
       }
 }
 
+// Rows longer than 1024 take the block path: block_reduce with int64 accumulators (shuffles and
+// the cross-warp combine) for integers and bools, float/double for the rest.
+TEST(CudaReduce, LongRowsOfEveryDtypeTakeTheBlockPath) {
+  CJ_REQUIRE_GPU();
+  for (DType dt : kAll) {
+    Tensor x = sample_cpu({3, 1500}, dt, 40, -2.f, 2.f);
+    // prod over +-1 (+1 for u8 and bool): exact in every dtype, and the sign depends on every element
+    Tensor signs = ops::sign(sample_cpu({3, 1500}, DType::f32, 41));
+    if (dt == DType::u8 || dt == DType::b8) signs = ops::abs(signs);
+    Tensor ones_and_minus = ops::to(signs, dt);
+    const double tol = is_floating(dt) ? tolerance(dt) : 0;
+    const std::string what = name(" long rows", dt);
+    expect_op_matches_cpu("sum" + what, [](const std::vector<Tensor>& t) { return ops::sum(t[0], {-1}, false); }, {x}, tol);
+    expect_op_matches_cpu("prod" + what, [](const std::vector<Tensor>& t) { return ops::prod(t[0], {-1}, false); },
+                          {ones_and_minus}, tol);
+    expect_op_matches_cpu("amin" + what, [](const std::vector<Tensor>& t) { return ops::amin(t[0], {-1}, false); },
+                          {with_nans(x, 42)}, 0);
+    expect_op_matches_cpu("amax" + what, [](const std::vector<Tensor>& t) { return ops::amax(t[0], {-1}, true); },
+                          {with_nans(x, 43)}, 0);
+  }
+}
+
 TEST(CudaReduce, MaxMinArgAndCumsumAlongADim) {
   CJ_REQUIRE_GPU();
   for (DType dt : kAll)

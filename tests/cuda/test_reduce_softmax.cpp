@@ -66,6 +66,14 @@ TEST(CudaReduce, OuterDimsKeepdimAllDimsAndStridedInput) {
   EXPECT_EQ(values(cuda::sum(empty_dim, {1}, false)), (std::vector<double>{0, 0, 0}));
   EXPECT_THROW(cuda::amax(empty_dim, {1}, false), Error);
   EXPECT_THROW(cuda::sum(empty_dim, {2}, false), Error);
+  // a 0-d tensor takes dim 0 / -1 and reduces nothing
+  Tensor scalar = to_gpu(full({}, 2.5, DType::f32));
+  for (int64_t d : {0, -1})
+    for (bool keep : {false, true}) {
+      EXPECT_EQ(cuda::sum(scalar, {d}, keep).shape(), (Shape{}));
+      EXPECT_EQ(values(cuda::amax(scalar, {d}, keep)), (std::vector<double>{2.5}));
+      EXPECT_EQ(values(cuda::mean(scalar, {d}, keep)), (std::vector<double>{2.5}));
+    }
 }
 
 // Register rows: cols in each values-per-lane class (1, 2, 4, 8, 16, 32 per lane, full and ragged);

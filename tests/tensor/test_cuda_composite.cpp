@@ -130,6 +130,20 @@ TEST(CudaComposite, MomentsLogsumexpAndTruthMatchTheCpuOps) {
   expect_close(composite::logsumexp(inf, {1}, false), ops::logsumexp(inf, {1}, false), 0, "logsumexp inf");
   expect_close(composite::logsumexp(sample({4}, DType::i32, 3), {0}, false),
                ops::logsumexp(sample({4}, DType::i32, 3), {0}, false), 1e-6, "logsumexp i32");
+  // a zero-size reduced dim: -inf as the CPU op (the max of no elements must not throw); a 0-d x
+  // with dim 0 / -1 reduces nothing
+  for (const Shape& s : std::vector<Shape>{{3, 0}, {0}, {0, 2}})
+    for (bool keep : {false, true}) {
+      Tensor e = Tensor::empty(s, DType::f32);
+      expect_close(composite::logsumexp(e, {-1}, keep), ops::logsumexp(e, {-1}, keep), 0, "logsumexp empty");
+      expect_close(composite::var(e, {-1}, false, keep), ops::var(e, {-1}, false, keep), 0, "var empty");
+    }
+  Tensor scalar = full({}, 2.5, DType::f32);
+  for (int64_t d : {0, -1})
+    for (bool keep : {false, true}) {
+      expect_close(composite::logsumexp(scalar, {d}, keep), ops::logsumexp(scalar, {d}, keep), 0, "logsumexp 0-d");
+      expect_close(composite::var(scalar, {d}, false, keep), ops::var(scalar, {d}, false, keep), 0, "var 0-d");
+    }
   for (const Tensor& t : {from_vector<float>({1, 0, 2}, {3}), from_vector<float>({1, NAN, 2}, {3}),
                           zeros({2, 2}), Tensor::empty({0}, DType::f32), sample({5}, DType::b8, 2)}) {
     expect_same_values(composite::all(t), ops::all(t));
