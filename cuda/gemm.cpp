@@ -178,8 +178,11 @@ bool lt_matmul(const char* op, const Tensor& out, const Operand& A, const Operan
       CJ_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(L.pref, attr, &value, sizeof value));
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
-    CJ_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(s.handle, L.desc, L.a, L.b, L.d, L.d, L.pref, 1, &result, &found));
-    if (found == 0) return false;
+    // cuBLASLt answers "no algorithm" either with found = 0 or with NOT_SUPPORTED: both mean retry packed
+    const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(s.handle, L.desc, L.a, L.b, L.d, L.d, L.pref, 1, &result,
+                                                             &found);
+    if (st == CUBLAS_STATUS_NOT_SUPPORTED || (st == CUBLAS_STATUS_SUCCESS && found == 0)) return false;
+    CJ_CUBLAS_CHECK(st);
     it = s.algos.emplace(key, result.algo).first;
   }
   const float alpha32 = float(alpha), beta32 = 0.0f;
