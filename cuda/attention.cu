@@ -68,7 +68,7 @@ void apply_mask(const char* op, const Tensor& scores, const Shape& full, const T
 struct Problem {
   Tensor q, k, v;  // (Bt, Lq, E), (Bt, Lk, E), (Bt, Lk, Ev)
   Shape batch;     // the leading dims of q
-  int64_t Lq, Lk, E, Ev;
+  int64_t Bt, Lq, Lk, E, Ev;  // Bt = batch's product (spelled out: a -1 cannot be inferred for 0 elements)
   double scale;
 };
 
@@ -89,9 +89,10 @@ Problem prepare(const char* op, const Tensor& q, const Tensor& k, const Tensor& 
                Shape(v.shape().begin(), v.shape().end() - 2) == p.batch && k.size(-1) == p.E && v.size(-2) == p.Lk,
            op, ": expected q (..., Lq, E), k (..., Lk, E), v (..., Lk, Ev) with equal leading dims, got ", q.shape(),
            ", ", k.shape(), ", ", v.shape());
-  p.q = ops::reshape(q, {-1, p.Lq, p.E});
-  p.k = ops::reshape(k, {-1, p.Lk, p.E});
-  p.v = ops::reshape(v, {-1, p.Lk, p.Ev});
+  p.Bt = shape_numel(p.batch);
+  p.q = ops::reshape(q, {p.Bt, p.Lq, p.E});
+  p.k = ops::reshape(k, {p.Bt, p.Lk, p.E});
+  p.v = ops::reshape(v, {p.Bt, p.Lk, p.Ev});
   p.scale = scale.value_or(1.0 / std::sqrt(double(p.E)));
   return p;
 }
@@ -189,6 +190,7 @@ ops::AttentionOut scaled_dot_product_attention(const Tensor& q, const Tensor& k,
   }
   const Problem w = widened(p);
   Tensor probs = probabilities(op, w, attn_mask, res.lse);
+  if (p.Lk == 0) fill_(res.lse, -INFINITY);  // no keys: the softmax has no rows to write; lse = log 0, as the CPU op
   res.out = as_dtype(ops::view(bmm(probs, w.v), with(p.batch, {p.Lq, p.Ev})), q.dtype());
   return res;
 }
@@ -208,7 +210,7 @@ ops::AttentionGrads scaled_dot_product_attention_backward(const Tensor& gout, co
   if (use_flash(op, p)) {
     Tensor mask;
     const flash_attention::Operands x = flash_operands(op, p, attn_mask, mask);
-    auto rows = [&](const Tensor& t) { return ops::contiguous(ops::reshape(as_dtype(t, q.dtype()), {-1, p.Lq, p.Ev})); };
+    auto rows = [&](const Tensor& t) { return ops::contiguous(ops::reshape(as_dtype(t, q.dtype()), {p.Bt, p.Lq, p.Ev})); };
     grads.gq = Tensor::empty(q.shape(), {q.dtype(), q.device()});
     grads.gk = Tensor::empty(k.shape(), {q.dtype(), q.device()});
     grads.gv = Tensor::empty(v.shape(), {q.dtype(), q.device()});
@@ -220,7 +222,7 @@ ops::AttentionGrads scaled_dot_product_attention_backward(const Tensor& gout, co
   const Problem w = widened(p);
   Tensor lse_again = Tensor::empty(lse.shape(), {DType::f32, q.device()});
   Tensor probs = probabilities(op, w, attn_mask, lse_again);
-  Tensor g = ops::reshape(as_dtype(gout, w.q.dtype()), {-1, p.Lq, p.Ev});
+  Tensor g = ops::reshape(as_dtype(gout, w.q.dtype()), {p.Bt, p.Lq, p.Ev});
   Tensor gv = bmm(ops::transpose(probs, 1, 2), g);
   Tensor gscores = softmax_backward(probs, bmm(g, ops::transpose(w.v, 1, 2)), -1);
   Tensor gq = bmm_scaled(gscores, w.k, p.scale);

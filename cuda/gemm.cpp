@@ -178,8 +178,11 @@ bool lt_matmul(const char* op, const Tensor& out, const Operand& A, const Operan
       CJ_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(L.pref, attr, &value, sizeof value));
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
-    CJ_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(s.handle, L.desc, L.a, L.b, L.d, L.d, L.pref, 1, &result, &found));
-    if (found == 0) return false;
+    // cuBLASLt answers "no algorithm" either with found = 0 or with NOT_SUPPORTED: both mean retry packed
+    const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(s.handle, L.desc, L.a, L.b, L.d, L.d, L.pref, 1, &result,
+                                                             &found);
+    if (st == CUBLAS_STATUS_NOT_SUPPORTED || (st == CUBLAS_STATUS_SUCCESS && found == 0)) return false;
+    CJ_CUBLAS_CHECK(st);
     it = s.algos.emplace(key, result.algo).first;
   }
   const float alpha32 = float(alpha), beta32 = 0.0f;
@@ -256,7 +259,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const std::optional<Tensor>
     CJ_CHECK(bias->dim() == 1 && bias->size(0) == out_features, "linear: bias ", bias->shape(), ", expected (",
              out_features, ")");
   }
-  Tensor x2 = ops::reshape(x, {-1, in});  // (rows, in)
+  // (rows, in); rows spelled out: a -1 cannot be inferred for 0 elements
+  Tensor x2 = ops::reshape(x, {shape_numel(Shape(x.shape().begin(), x.shape().end() - 1)), in});
   Tensor out = Tensor::empty({x2.size(0), out_features}, {x.dtype(), x.device()});
   // out = x · Wᵀ: Wᵀ is a transposed view that cuBLASLt reads with its transpose flag
   gemm("linear", ops::unsqueeze(out, 0), ops::unsqueeze(x2, 0), ops::unsqueeze(ops::transpose(weight, 0, 1), 0), 1.0,
@@ -282,7 +286,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (b.dim() <= 2 && a.dim() >= 3) {  // fold a's batch into its rows: one big GEMM
     Tensor b2 = b.dim() == 1 ? ops::unsqueeze(b, 1) : b;
     CJ_CHECK(a.size(-1) == b2.size(0), "matmul: inner dims differ: ", a.shape(), " and ", b.shape());
-    Tensor r = mm(ops::reshape(a, {-1, a.size(-1)}), b2);
+    Tensor r = mm(ops::reshape(a, {shape_numel(Shape(a.shape().begin(), a.shape().end() - 1)), a.size(-1)}), b2);
     Shape shape(a.shape().begin(), a.shape().end() - 1);
     if (b.dim() == 2) shape.push_back(b.size(1));
     return ops::view(r, shape);
@@ -296,7 +300,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Shape ea = batch, eb = batch;
   ea.insert(ea.end(), {M, K});
   eb.insert(eb.end(), {K, N});
-  Tensor r = bmm(ops::reshape(ops::expand(a3, ea), {-1, M, K}), ops::reshape(ops::expand(b3, eb), {-1, K, N}));
+  const int64_t Bt = shape_numel(batch);
+  Tensor r = bmm(ops::reshape(ops::expand(a3, ea), {Bt, M, K}), ops::reshape(ops::expand(b3, eb), {Bt, K, N}));
   Shape shape = batch;
   if (a.dim() > 1) shape.push_back(M);
   if (b.dim() > 1) shape.push_back(N);

@@ -1,6 +1,8 @@
 // scaled_dot_product_attention forward (out, lse) and backward (gq, gk, gv) against an f64
 // reference, without a mask, with a bool key-padding mask and with an additive float mask. Ev = 6 != E
 // keeps these on the GEMM path (test_attention_flash.cpp covers the flash kernels).
+#include <array>
+
 #include "tests/cuda/reference.hpp"
 
 using namespace cj;
@@ -91,4 +93,29 @@ TEST(CudaAttention, MismatchedShapesAreRefused) {
   Tensor k8 = zeros({2, 7, 8}, {DType::f32, Device::cuda()});
   Tensor bad_mask = zeros({3, 5, 7}, {DType::b8, Device::cuda()});
   EXPECT_THROW(cuda::scaled_dot_product_attention(q, k8, k8, bad_mask, std::nullopt), Error);
+}
+
+// Empty key sets (and empty query sets, and no batch at all) on both paths: the CPU op's results,
+// out = 0, lse = -inf (the softmax writes no lse for rows of no columns) and zero or empty gradients.
+TEST(CudaAttention, EmptyKeysAndQueriesGiveTheCpuResult) {
+  CJ_REQUIRE_GPU();
+  const cuda::AttentionPath before = cuda::attention_path();
+  for (cuda::AttentionPath path : {cuda::AttentionPath::automatic, cuda::AttentionPath::gemm})
+    for (const auto& [Lq, Lk, B] : std::vector<std::array<int64_t, 3>>{{3, 0, 2}, {0, 4, 2}, {3, 4, 0}}) {
+      cuda::set_attention_path(path);
+      const std::string what = "Lq " + std::to_string(Lq) + " Lk " + std::to_string(Lk) + " B " + std::to_string(B);
+      Tensor q = random_cpu({B, 2, Lq, 8}, DType::f32, 1), k = random_cpu({B, 2, Lk, 8}, DType::f32, 2);
+      Tensor v = random_cpu({B, 2, Lk, 8}, DType::f32, 3), go = random_cpu({B, 2, Lq, 8}, DType::f32, 4);
+      auto want = ops::scaled_dot_product_attention(q, k, v);
+      auto got = cuda::scaled_dot_product_attention(to_gpu(q), to_gpu(k), to_gpu(v), std::nullopt, std::nullopt);
+      EXPECT_EQ(values(got.out), values(want.out)) << what;
+      EXPECT_EQ(values(got.lse), values(want.lse)) << what;
+      auto gw = ops::scaled_dot_product_attention_backward(go, q, k, v, want.out, want.lse, std::nullopt, std::nullopt);
+      auto gg = cuda::scaled_dot_product_attention_backward(to_gpu(go), to_gpu(q), to_gpu(k), to_gpu(v), got.out,
+                                                            got.lse, std::nullopt, std::nullopt);
+      EXPECT_EQ(values(gg.gq), values(gw.gq)) << what;
+      EXPECT_EQ(gg.gk.shape(), gw.gk.shape()) << what;
+      EXPECT_EQ(values(gg.gv), values(gw.gv)) << what;
+    }
+  cuda::set_attention_path(before);
 }

@@ -104,13 +104,16 @@ TEST(CudaConvPaths, ConvTranspose2dMatchesTheCpuOnEveryPath) {
 // Views that are not 16-byte aligned or not packed are packed (and aligned) before cuDNN reads them.
 TEST(CudaConvPaths, StridedAndOffsetViewsMatchTheCpu) {
   CJ_REQUIRE_GPU();
-  auto views = [](const Tensor& big, const Tensor& tall) {  // both (2, 4, 9, 8)
+  auto views = [](const Tensor& big, const Tensor& tall, const Tensor& flat) {  // all (2, 4, 9, 8)
     return std::vector<Tensor>{ops::slice(ops::slice(big, 1, 1, 5), 3, 1, 9),  // at element 82: 328 bytes in
-                               ops::transpose(tall, 2, 3)};                    // transposed strides
+                               ops::transpose(tall, 2, 3),                     // transposed strides
+                               // packed but 4 bytes in: contiguous() keeps it, packed() must copy it
+                               ops::view(ops::narrow(flat, 0, 1, 2 * 4 * 9 * 8), {2, 4, 9, 8})};
   };
   Tensor big = random_cpu({2, 5, 9, 9}, DType::f32, 9), tall = random_cpu({2, 4, 8, 9}, DType::f32, 10);
+  Tensor flat = random_cpu({2 * 4 * 9 * 8 + 1}, DType::f32, 12);
   Tensor w = random_cpu({4, 4, 3, 3}, DType::f32, 11, -0.5f, 0.5f);
-  const std::vector<Tensor> cpu = views(big, tall), gpu = views(to_gpu(big), to_gpu(tall));
+  const std::vector<Tensor> cpu = views(big, tall, flat), gpu = views(to_gpu(big), to_gpu(tall), to_gpu(flat));
   const Conv2dParams same = params(1, 1), up = params(2, 1, 1, 1, 1);
   for (const auto& [path, path_name] : device_paths()) {
     ConvPathScope scope(path);

@@ -91,3 +91,21 @@ TEST(CudaGemm, EmptyInnerDimAndBadShapes) {
   EXPECT_THROW(cuda::mm(zeros({3, 4}, {DType::f32, Device::cuda()}), zeros({5, 2}, {DType::f32, Device::cuda()})), Error);
   EXPECT_THROW(cuda::mm(zeros({3, 4}, {DType::f32, Device::cuda()}), zeros({4, 2}, {DType::bf16, Device::cuda()})), Error);
 }
+
+// Empty rows, columns, inner dims and batches through matmul/bmm/linear give the CPU op's shapes
+// and (zero) values: the batch is never inferred with a -1 (which fails for 0 elements).
+TEST(CudaGemm, EmptyOperandsGiveTheCpuResult) {
+  CJ_REQUIRE_GPU();
+  const std::vector<std::pair<Shape, Shape>> products = {
+      {{2, 0, 3}, {2, 3, 4}}, {{2, 5, 0}, {2, 0, 4}}, {{3, 2, 5, 3}, {2, 3, 0}}, {{0, 2, 5, 3}, {2, 3, 4}}};
+  for (const auto& [sa, sb] : products) {
+    Tensor a = random_cpu(sa, DType::f32, 1), b = random_cpu(sb, DType::f32, 2);
+    Tensor want = ops::matmul(a, b), got = cuda::matmul(to_gpu(a), to_gpu(b));
+    EXPECT_EQ(got.shape(), want.shape()) << sa << " x " << sb;
+    EXPECT_EQ(values(got), values(want)) << sa << " x " << sb;
+  }
+  Tensor x = random_cpu({0, 3, 5}, DType::f32, 3), w = random_cpu({4, 5}, DType::f32, 4);
+  EXPECT_EQ(cuda::linear(to_gpu(x), to_gpu(w), std::nullopt).shape(), ops::linear(x, w, std::nullopt).shape());
+  Tensor a = random_cpu({2, 0, 3}, DType::f32, 5), b = random_cpu({2, 3, 4}, DType::f32, 6);
+  EXPECT_EQ(cuda::bmm(to_gpu(a), to_gpu(b)).shape(), ops::bmm(a, b).shape());
+}

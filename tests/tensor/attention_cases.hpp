@@ -38,6 +38,10 @@ inline Tensor make_attention_mask(MaskKind kind, int64_t B, int64_t H, int64_t L
   return ops::to(from_vector(x, {Lq, Lk}), DType::f32);
 }
 
+// Query 5 of the first (batch, head) entry of t (B, H, Lq, ...): the one query that both the full bool
+// and the additive mask leave without a live key (the bool mask keeps keys of query 5 elsewhere).
+inline Tensor the_empty_query(const Tensor& t) { return ops::select(ops::select(ops::select(t, 0, 0), 0, 0), 0, 5); }
+
 // max |got - want| / max |want| over the finite reference values; infinite ones must match exactly.
 inline double finite_normalized_error(const std::vector<double>& got, const std::vector<double>& want) {
   if (got.size() != want.size()) return INFINITY;

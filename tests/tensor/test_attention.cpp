@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -143,4 +144,24 @@ TEST(Attention, RowSoftmaxMatchesF64ReferenceAtEveryLength) {
   cpu::softmax_row_inplace(masked.data(), 3);
   EXPECT_EQ(masked[0], 0.0f);
   EXPECT_EQ(masked[1], 1.0f);
+}
+
+// Empty key sets, query sets and batches (the CUDA suite holds both GPU paths to these results):
+// no keys give out = 0 and lse = -inf (log of an empty sum) with zero gq; the rest are empty.
+TEST(Attention, EmptyKeysQueriesAndBatches) {
+  for (const auto& [B, Lq, Lk] : std::vector<std::array<int64_t, 3>>{{2, 3, 0}, {2, 0, 4}, {0, 3, 4}}) {
+    Tensor q = seeded_uniform({B, 2, Lq, 8}, 1), k = seeded_uniform({B, 2, Lk, 8}, 2);
+    Tensor v = seeded_uniform({B, 2, Lk, 8}, 3), go = seeded_uniform({B, 2, Lq, 8}, 4);
+    auto r = ops::scaled_dot_product_attention(q, k, v);
+    EXPECT_EQ(r.out.shape(), (Shape{B, 2, Lq, 8}));
+    EXPECT_EQ(r.lse.shape(), (Shape{B, 2, Lq}));
+    for (double x : to_vector<double>(r.out)) EXPECT_EQ(x, 0.0);
+    for (double x : to_vector<double>(r.lse)) EXPECT_EQ(x, -INFINITY);
+    auto g = ops::scaled_dot_product_attention_backward(go, q, k, v, r.out, r.lse, std::nullopt, std::nullopt);
+    EXPECT_EQ(g.gq.shape(), q.shape());
+    EXPECT_EQ(g.gk.shape(), k.shape());
+    EXPECT_EQ(g.gv.shape(), v.shape());
+    for (double x : to_vector<double>(g.gq)) EXPECT_EQ(x, 0.0);
+    for (double x : to_vector<double>(g.gv)) EXPECT_EQ(x, 0.0);
+  }
 }

@@ -119,3 +119,38 @@ TEST(FlashTile, OnlineSoftmaxMergesToTheWholeRow) {
   EXPECT_EQ(flash::finish(empty, z), -INFINITY);  // no live key: lse -inf and a zero output
   EXPECT_EQ(z[0], 0.f);
 }
+
+// The GPU suite checks that both attention paths give exact zeros (out, gq) and lse = -inf on
+// the_empty_query: so do the CPU op and the kernels' replay on the same masks, while the bool mask's
+// query 5 of another (batch, head) entry keeps live keys (checking every entry's query 5 was wrong).
+TEST(FlashTile, TheEmptyQueryOfTheMasksIsZeroOnTheCpuOpAndTheKernels) {
+  constexpr int E = 8;
+  constexpr int64_t Lq = 11, Lk = 197;
+  Tensor q = seeded_uniform({kB, kH, Lq, E}, 1, -2, 2), k = seeded_uniform({kB, kH, Lk, E}, 2, -2, 2);
+  Tensor v = seeded_uniform({kB, kH, Lk, E}, 3, -2, 2), gout = seeded_uniform({kB, kH, Lq, E}, 4, -1, 1);
+  for (MaskKind kind : {MaskKind::full_bool, MaskKind::additive}) {
+    const Tensor mask = make_attention_mask(kind, kB, kH, Lq, Lk);
+    auto ref = ops::scaled_dot_product_attention(q, k, v, mask);
+    auto g = ops::scaled_dot_product_attention_backward(gout, q, k, v, ref.out, ref.lse, mask, std::nullopt);
+    for (double x : to_vector<double>(the_empty_query(ref.out))) EXPECT_EQ(x, 0.0) << mask_name(kind);
+    for (double x : to_vector<double>(the_empty_query(g.gq))) EXPECT_EQ(x, 0.0) << mask_name(kind);
+    EXPECT_EQ(the_empty_query(ref.lse).item<double>(), -INFINITY) << mask_name(kind);
+    if (kind == MaskKind::full_bool) {
+      const Tensor other = ops::select(ops::select(ops::select(ref.out, 0, 1), 0, 0), 0, 5);  // batch 1, head 0
+      EXPECT_GT(ops::amax(ops::abs(other)).item<double>(), 0.0);
+    }
+
+    flash_emu::Problem p;  // the kernels (4 lanes per query) on the same values: entry 0, query 5
+    p.Bt = kB * kH, p.Lq = Lq, p.Lk = Lk, p.scale = float(1 / std::sqrt(double(E)));
+    p.q = widened(q), p.k = widened(k), p.v = widened(v), p.gout = widened(gout);
+    p.mask = flash::make_mask_desc(mask, {kB, kH}, Lq, Lk, "test");
+    flash_emu::forward<float, E, 4>(p, p.out, p.lse);
+    std::vector<float> gq, D;
+    flash_emu::backward_dq<float, E, 4>(p, gq, D);
+    EXPECT_EQ(p.lse[5], -INFINITY) << mask_name(kind);
+    for (int e = 0; e < E; ++e) {
+      EXPECT_EQ(p.out[5 * E + e], 0.f) << mask_name(kind);
+      EXPECT_EQ(gq[5 * E + e], 0.f) << mask_name(kind);
+    }
+  }
+}
