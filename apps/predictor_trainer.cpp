@@ -237,12 +237,18 @@ TrainResult train_predictor(const TrainerConfig& config, std::ostream& log, cons
   for (int64_t step = result.start_step; step < end_step; ++step) {
     const TaskLosses out = run.train_step(step);
     const int64_t done = step + 1, epoch = step / result.steps_per_epoch;
-    result.last_loss = out.loss.item();
+    const bool log_now = done % config.log_every_n_steps == 0;
+    const bool epoch_end = done % result.steps_per_epoch == 0;
+    // Reading the loss waits for the device to finish the step, so only on steps that report it
+    // (a metrics line, an epoch's summary, the last step), not every step.
+    if (log_now || epoch_end || done == end_step) {
+      result.last_loss = out.loss.item();
+      bar.set_note("loss " + fixed(result.last_loss, 4) + "  epoch " + std::to_string(epoch + 1) + "/" +
+                   std::to_string(config.max_epochs));
+    }
     windows_since_log += config.batch_size;
-    bar.set_note("loss " + fixed(result.last_loss, 4) + "  epoch " + std::to_string(epoch + 1) + "/" +
-                 std::to_string(config.max_epochs));
     bar.advance(config.batch_size);
-    if (done % config.log_every_n_steps == 0) {
+    if (log_now) {
       const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
       metrics << nlohmann::json{{"kind", "train"}, {"step", done}, {"epoch", epoch},
                                 {"loss", result.last_loss}, {"loss_future", out.future.item()},
@@ -254,7 +260,6 @@ TrainResult train_predictor(const TrainerConfig& config, std::ostream& log, cons
       window_start = Clock::now();
       windows_since_log = 0;
     }
-    const bool epoch_end = done % result.steps_per_epoch == 0;
     if (epoch_end) {
       ValidationMetrics m = run.validate();
       m.step = done;

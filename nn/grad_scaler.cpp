@@ -1,5 +1,6 @@
 #include "nn/grad_scaler.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -33,16 +34,24 @@ void GradScaler::unscale_(Optimizer& optimizer) {
   CJ_CHECK(!stage.stepped, "GradScaler::unscale_: called after step() (call it before step(), once per update())");
   // torch computes the reciprocal in double and rounds it to float once.
   const float inv_scale = float(1.0 / double(scale_));
-  bool found_inf = false;
+  // One "all finite" flag per device, combined where the gradients are: a single read-back per
+  // device and step (torch's found_inf tensor), not a host sync per gradient.
+  std::vector<Tensor> all_finite;  // bool scalars, one per device
   for (const Tensor& p : optimizer.all_params()) {
     Tensor g = p.grad();
     if (!g.defined()) continue;
     CJ_CHECK(g.dtype() != DType::f16, "GradScaler::unscale_: a parameter ", p.shape(), " has a float16 gradient; "
              "keep float32 master weights (autocast casts them to float16 inside the ops)");
-    const Tensor finite = ops::lt(ops::abs(g), std::numeric_limits<double>::infinity());  // false for inf and NaN
-    if (!ops::all(finite).item<bool>()) found_inf = true;
+    // false for inf and NaN
+    const Tensor finite = ops::all(ops::lt(ops::abs(g), std::numeric_limits<double>::infinity()));
+    auto same = std::find_if(all_finite.begin(), all_finite.end(),
+                             [&](const Tensor& f) { return f.device() == finite.device(); });
+    if (same == all_finite.end()) all_finite.push_back(finite);
+    else *same = ops::logical_and(*same, finite);
     ops::mul_(g, double(inv_scale));
   }
+  bool found_inf = false;
+  for (const Tensor& flag : all_finite) found_inf = found_inf || !flag.item<bool>();
   stage.unscaled = true;
   stage.found_inf = found_inf;
 }

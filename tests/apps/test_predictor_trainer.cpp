@@ -9,7 +9,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -171,6 +173,30 @@ TEST(PredictorTrainer, ResumeIsBitIdentical) {
   ASSERT_EQ(straight.validations.size(), 1u);
   expect_split_run_matches(c, straight, 5, "halves");
   EXPECT_EQ(metrics_of(c.out_dir).size(), 11u);  // 10 steps + 1 validation
+}
+
+// The loss is read back only on steps that report it (a read waits for a GPU to finish the step);
+// sparse logging must still give the last step's loss and the logged steps' values.
+TEST(PredictorTrainer, SparseLoggingKeepsTheLastLossAndTheLoggedValues) {
+  TrainerConfig every = small_config(fresh_dir("log_every").string());
+  every.max_steps = 10;
+  std::ostringstream log;
+  const TrainResult dense = train_predictor(every, log);
+  TrainerConfig sparse = every;
+  sparse.out_dir = fresh_dir("log_sparse").string();
+  sparse.log_every_n_steps = 4;
+  const TrainResult result = train_predictor(sparse, log);
+  EXPECT_EQ(result.last_loss, dense.last_loss);  // step 10: neither logged nor an epoch end
+  std::map<int64_t, double> dense_losses;
+  for (const auto& j : metrics_of(every.out_dir))
+    if (j.at("kind") == "train") dense_losses[j.at("step").get<int64_t>()] = j.at("loss").get<double>();
+  std::vector<int64_t> logged;
+  for (const auto& j : metrics_of(sparse.out_dir)) {
+    if (j.at("kind") != "train") continue;
+    logged.push_back(j.at("step").get<int64_t>());
+    EXPECT_EQ(j.at("loss").get<double>(), dense_losses.at(logged.back())) << "step " << logged.back();
+  }
+  EXPECT_EQ(logged, (std::vector<int64_t>{4, 8}));
 }
 
 TEST(PredictorTrainer, RunKilledMidEpochResumesFromItsLastCheckpoint) {

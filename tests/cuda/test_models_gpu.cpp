@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -21,6 +22,7 @@
 #include "models/dinov2.hpp"
 #include "models/rollout.hpp"
 #include "nn/checkpoint.hpp"
+#include "nn/grad_scaler.hpp"
 #include "nn/optim/optimizer.hpp"
 #include "tests/cuda/gpu_test.hpp"
 
@@ -198,6 +200,69 @@ TEST(ModelsGpu, PredictorTrainStepMatchesCpu) {
       EXPECT_TRUE(t.is_cuda()) << key;
     }
   }
+}
+
+// The training loop as train-predictor runs it on a GPU, with everything the plain step above leaves
+// out: dropout drawing from the model's generator (the CPU and CUDA Philox streams must give the
+// same masks), fused AdamW built before the move (its flat buffers adopt the state on the GPU),
+// GradScaler's unscale_/found-inf on CUDA gradients and clip_grad_norm — two steps against the CPU.
+TEST(ModelsGpu, PredictorTrainingWithDropoutFusedAdamScalerAndClipMatchesCpu) {
+  CJ_REQUIRE_GPU();
+  const models::CjepaPredictorConfig config = small_predictor(0.1);
+  Generator cpu_gen(21), gpu_gen(21);  // one seed: the same initial weights and the same dropout masks
+  models::MaskedSlotPredictor cpu(config, cpu_gen), gpu(config, gpu_gen);
+  cpu.train();
+  gpu.train();
+  nn::AdamOptions adam;
+  adam.lr = 1e-2;
+  adam.fused = true;
+  nn::AdamW cpu_opt(cpu.parameters(), adam), gpu_opt(gpu.parameters(), adam);
+  nn::GradScalerOptions scaling;
+  scaling.init_scale = 1024.0;
+  nn::GradScaler cpu_scaler(scaling), gpu_scaler(scaling);
+  gpu.to(Device::cuda());
+  const Tensor slots = random_cpu({3, config.total_steps(), 5, config.dim}, DType::f32, 23);
+  const Tensor gpu_slots = to_gpu(slots);
+  const std::vector<int64_t> masked = {1, 4};
+  for (int step = 0; step < 2; ++step) {
+    const auto want = cpu.forward_masked(slots, masked);
+    const auto got = gpu.forward_masked(gpu_slots, masked);
+    EXPECT_LE(error_of(got.predictions, want.predictions), tolerance(DType::f32)) << "step " << step;
+    cj::backward(cpu_scaler.scale(want.loss));
+    cj::backward(gpu_scaler.scale(got.loss));
+    cpu_scaler.unscale_(cpu_opt);
+    gpu_scaler.unscale_(gpu_opt);
+    const double cpu_norm = nn::clip_grad_norm(cpu.parameters(), 0.5);
+    const double gpu_norm = nn::clip_grad_norm(gpu.parameters(), 0.5);
+    EXPECT_NEAR(gpu_norm, cpu_norm, kGradTol * cpu_norm) << "step " << step;
+    EXPECT_TRUE(cpu_scaler.step(cpu_opt)) << "step " << step;
+    EXPECT_TRUE(gpu_scaler.step(gpu_opt)) << "step " << step;
+    cpu_scaler.update();
+    gpu_scaler.update();
+    cpu_opt.zero_grad();
+    gpu_opt.zero_grad();
+  }
+  const auto cpu_params = cpu.named_parameters(), gpu_params = gpu.named_parameters();
+  for (std::size_t i = 0; i < cpu_params.size(); ++i) {
+    EXPECT_TRUE(gpu_params[i].second.is_cuda()) << gpu_params[i].first;
+    EXPECT_LE(error_of(gpu_params[i].second, cpu_params[i].second), kGradTol) << cpu_params[i].first;
+  }
+  for (const auto& [key, t] : gpu_opt.state_dict()) {
+    if (key.find("exp_avg") != std::string::npos) {
+      EXPECT_TRUE(t.is_cuda()) << key;
+    }
+  }
+
+  // An inf in one CUDA gradient: the step is skipped on the GPU exactly as on the CPU.
+  cj::backward(gpu_scaler.scale(gpu.forward_masked(gpu_slots, masked).loss));
+  const std::vector<double> before = values(gpu_params[0].second);
+  const Tensor& poisoned = gpu_params[2].second;
+  poisoned.set_grad(ops::add(poisoned.grad(), std::numeric_limits<double>::infinity()));
+  const double scale = gpu_scaler.get_scale();
+  EXPECT_FALSE(gpu_scaler.step(gpu_opt));
+  gpu_scaler.update();
+  EXPECT_EQ(gpu_scaler.get_scale(), scale * scaling.backoff_factor);
+  EXPECT_EQ(values(gpu_params[0].second), before);
 }
 
 TEST(ModelsGpu, PredictorPerSampleMasksAndInferenceMatchCpu) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "tests/temp_path.hpp"
 #include "autograd/ops.hpp"
@@ -93,6 +94,33 @@ TEST(GradScaler, DefaultIntervalGrowsAfter2000FiniteStepsAndBacksOffOnInf) {
   iteration(std::numeric_limits<double>::infinity());
   EXPECT_EQ(scaler.get_scale(), 65536.0);
   EXPECT_EQ(scaler.growth_tracker(), 0);
+}
+
+// unscale_ folds the per-gradient finite checks into one flag: an inf or NaN in any gradient (not
+// only the first or last), or in several, skips the step; every gradient is unscaled either way.
+TEST(GradScaler, AnInfOrNanInAnyOfSeveralGradientsSkipsTheStep) {
+  for (int poisoned = -1; poisoned < 3; ++poisoned) {
+    for (double bad : {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()}) {
+      std::vector<Tensor> params;
+      for (int i = 0; i < 3; ++i) {
+        params.push_back(full({2}, 1.0));
+        params.back().requires_grad_(true);
+        params.back().set_grad(full({2}, 4.0));
+      }
+      Tensor no_grad = zeros({2});  // a parameter without a gradient is passed over
+      no_grad.requires_grad_(true);
+      params.push_back(no_grad);
+      if (poisoned >= 0) ops::fill_(ops::select(params[std::size_t(poisoned)].grad(), 0, 1), bad);
+      nn::SGD opt(params, nn::SGDOptions{});
+      nn::GradScalerOptions o;
+      o.init_scale = 4.0;
+      nn::GradScaler scaler(o);
+      EXPECT_EQ(scaler.step(opt), poisoned < 0) << "poisoned gradient " << poisoned << ", value " << bad;
+      for (int i = 0; i < 3; ++i) EXPECT_EQ(params[std::size_t(i)].grad().at({0}), 1.0) << "gradient " << i;
+      scaler.update();
+      EXPECT_EQ(scaler.get_scale(), poisoned < 0 ? 4.0 : 2.0) << "poisoned gradient " << poisoned;
+    }
+  }
 }
 
 TEST(GradScaler, GrowthStopsWhereTheScaleWouldOverflowFloat32) {
