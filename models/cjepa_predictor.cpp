@@ -74,6 +74,31 @@ void check_slot_shape(const char* op, const Tensor& x, int64_t dim, int64_t min_
   CJ_CHECK(is_floating(x.dtype()), op, ": slots must be floating point, got ", dtype_name(x.dtype()));
 }
 
+namespace {
+
+// Small masks are written where they are used (one fill per masked slot), not made on the host and
+// uploaded: an upload waits for the device's queued work (cuda/transfer.cpp), which would stall
+// every training step. -> (1, slots, 1) bool on `device`, true at the given slots
+Tensor slot_mask(const std::vector<int64_t>& masked, int64_t slots, Device device) {
+  Tensor out = zeros({1, slots, 1}, {DType::b8, device});
+  for (int64_t s : masked) ops::fill_(ops::narrow(out, 1, s, 1), true);
+  return out;
+}
+
+// x: (B, T, S, D) -> (B, T, M, D), slots `masked` in that order (index_select's result), from views:
+// an index tensor would have to be uploaded, and a device's index_select reads its range back.
+Tensor select_slots(const Tensor& x, const std::vector<int64_t>& masked) {
+  std::vector<Tensor> parts;
+  for (int64_t s : masked) {
+    CJ_CHECK(s >= 0 && s < x.size(2), "masked_history_loss: masked slot index ", s, " out of range for ", x.size(2),
+             " slots");
+    parts.push_back(cj::narrow(x, 2, s, 1));
+  }
+  return cj::cat(parts, 2);
+}
+
+}  // namespace
+
 void check_device(const char* op, const char* what, const Tensor& x, Device model_device) {
   CJ_CHECK(!x.defined() || x.device() == model_device, op, ": ", what, " are on ", x.device().str(),
            " but the model is on ", model_device.str(), "; move them there first (ops::to)");
@@ -90,10 +115,8 @@ Tensor MaskedSlotPredictor::build_tokens(const Tensor& history, const Tensor& ti
              " given twice");
     is_masked[static_cast<std::size_t>(s)] = 1.f;
   }
-  // (1, S, 1) bool, true where a history token (t >= 1) stays a query; made here, moved to the slots
-  const Tensor hidden = masked_indices.empty() ? Tensor()
-                                               : ops::to(cj::gt(from_vector(is_masked, {1, slots, 1}), Scalar(0.5)),
-                                                         history.device());
+  // (1, S, 1) bool, true where a history token (t >= 1) stays a query
+  const Tensor hidden = masked_indices.empty() ? Tensor() : slot_mask(masked_indices, slots, history.device());
   return build_tokens_hidden(history, time_pe, num_preds, hidden);
 }
 
@@ -137,10 +160,8 @@ Tensor MaskedSlotPredictor::predict_masked(const Tensor& history, const std::vec
 Tensor masked_history_loss(const Tensor& predictions, const Tensor& targets, int64_t history,
                            const std::vector<int64_t>& masked_indices) {
   if (masked_indices.empty()) return scalar_tensor(0.0, TensorOptions{predictions.dtype(), predictions.device()});
-  const Tensor idx =
-      ops::to(from_vector(masked_indices, {static_cast<int64_t>(masked_indices.size())}), predictions.device());
-  return nn::mse_loss(cj::index_select(cj::slice(predictions, 1, 0, history), 2, idx),
-                      cj::index_select(cj::slice(detach(targets), 1, 0, history), 2, idx));
+  return nn::mse_loss(select_slots(cj::slice(predictions, 1, 0, history), masked_indices),
+                      select_slots(cj::slice(detach(targets), 1, 0, history), masked_indices));
 }
 
 MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked(const Tensor& slots,

@@ -1,6 +1,7 @@
 #include "tensor/ops/views.hpp"
 
 #include <algorithm>
+#include <atomic>
 
 #include "tensor/backend.hpp"
 #include "tensor/cpu/strided_loop.hpp"
@@ -219,8 +220,15 @@ Tensor as_strided(const Tensor& t, const Shape& shape, const Shape& strides, int
   return restride(t, shape, strides, offset);
 }
 
+namespace {
+std::atomic<int64_t> g_host_device_copies{0};
+}  // namespace
+
+int64_t host_device_copies() { return g_host_device_copies.load(); }
+
 void copy_(const Tensor& dst, const Tensor& src) {
   if (!dst.is_cpu() || !src.is_cpu()) {  // device <-> device and host <-> device copies live in the backend
+    if (dst.is_cpu() != src.is_cpu()) g_host_device_copies.fetch_add(1);
     DeviceType where = dst.is_cpu() ? src.device().type : dst.device().type;
     return backend::lookup<decltype(copy_)>(where, "copy_")(dst, src);
   }

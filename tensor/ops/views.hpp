@@ -24,6 +24,10 @@ Tensor contiguous(const Tensor& t);  // t itself when already contiguous
 Tensor clone(const Tensor& t);        // always a fresh contiguous copy
 // Writes src (broadcast to dst's shape, cast to dst's dtype) into dst; bumps dst's version.
 void copy_(const Tensor& dst, const Tensor& src);
+// How many copy_ calls so far moved data between the host and a device (ops::to(device) and
+// to_vector/item of a device tensor included), in this process. Every such copy waits for the
+// device's queued work (cuda/transfer.cpp), so GPU tests count them around a hot loop.
+int64_t host_device_copies();
 Tensor to(const Tensor& t, DType dtype);     // t itself when the dtype already matches
 Tensor to(const Tensor& t, Device device);   // t itself when already there
 

@@ -51,6 +51,21 @@ std::unique_ptr<M> gpu_twin(const M& cpu, const Config& config) {
 
 double error_of(const Tensor& gpu, const Tensor& cpu) { return normalized_error(values(gpu), values(cpu)); }
 
+// After optimizer steps on both: the GPU parameters are still on the GPU and within the gradient
+// tolerance of the CPU ones, and the GPU optimizer's moments live there too.
+void expect_updated_alike(const nn::NamedTensors& cpu_params, const nn::NamedTensors& gpu_params,
+                          const nn::Optimizer& gpu_opt) {
+  for (std::size_t i = 0; i < cpu_params.size(); ++i) {
+    EXPECT_TRUE(gpu_params[i].second.is_cuda()) << gpu_params[i].first;
+    EXPECT_LE(error_of(gpu_params[i].second, cpu_params[i].second), kGradTol) << cpu_params[i].first;
+  }
+  for (const auto& [key, t] : gpu_opt.state_dict()) {
+    if (key.find("exp_avg") != std::string::npos) {
+      EXPECT_TRUE(t.is_cuda()) << key;
+    }
+  }
+}
+
 models::Dinov2Config small_vit(int64_t registers) {
   models::Dinov2Config c;  // 2 blocks of width 64 (2 heads of 32), a 3x3 position table
   c.dim = 64;
@@ -191,15 +206,7 @@ TEST(ModelsGpu, PredictorTrainStepMatchesCpu) {
     EXPECT_LE(error_of(gpu_params[i].second.grad(), cpu_params[i].second.grad()), kGradTol) << cpu_params[i].first;
   cpu_opt.step();
   gpu_opt.step();
-  for (std::size_t i = 0; i < cpu_params.size(); ++i) {
-    EXPECT_TRUE(gpu_params[i].second.is_cuda()) << gpu_params[i].first;
-    EXPECT_LE(error_of(gpu_params[i].second, cpu_params[i].second), kGradTol) << cpu_params[i].first;
-  }
-  for (const auto& [key, t] : gpu_opt.state_dict()) {
-    if (key.find("exp_avg") != std::string::npos) {
-      EXPECT_TRUE(t.is_cuda()) << key;
-    }
-  }
+  expect_updated_alike(cpu_params, gpu_params, gpu_opt);
 }
 
 // The training loop as train-predictor runs it on a GPU, with everything the plain step above leaves
@@ -243,15 +250,7 @@ TEST(ModelsGpu, PredictorTrainingWithDropoutFusedAdamScalerAndClipMatchesCpu) {
     gpu_opt.zero_grad();
   }
   const auto cpu_params = cpu.named_parameters(), gpu_params = gpu.named_parameters();
-  for (std::size_t i = 0; i < cpu_params.size(); ++i) {
-    EXPECT_TRUE(gpu_params[i].second.is_cuda()) << gpu_params[i].first;
-    EXPECT_LE(error_of(gpu_params[i].second, cpu_params[i].second), kGradTol) << cpu_params[i].first;
-  }
-  for (const auto& [key, t] : gpu_opt.state_dict()) {
-    if (key.find("exp_avg") != std::string::npos) {
-      EXPECT_TRUE(t.is_cuda()) << key;
-    }
-  }
+  expect_updated_alike(cpu_params, gpu_params, gpu_opt);
 
   // An inf in one CUDA gradient: the step is skipped on the GPU exactly as on the CPU.
   cj::backward(gpu_scaler.scale(gpu.forward_masked(gpu_slots, masked).loss));
@@ -263,6 +262,31 @@ TEST(ModelsGpu, PredictorTrainingWithDropoutFusedAdamScalerAndClipMatchesCpu) {
   gpu_scaler.update();
   EXPECT_EQ(gpu_scaler.get_scale(), scale * scaling.backoff_factor);
   EXPECT_EQ(values(gpu_params[0].second), before);
+}
+
+// A copy between host and device waits for all queued GPU work (cuda/transfer.cpp), so a training
+// step on a batch already on the GPU must make none: no index, mask or position tensor built on
+// the host and uploaded mid-step, no value read back (fixed masks, as bench_predictor times).
+TEST(ModelsGpu, PredictorTrainingStepMovesNothingBetweenHostAndDevice) {
+  CJ_REQUIRE_GPU();
+  const models::CjepaPredictorConfig config = small_predictor(0.1);
+  Generator gen(25);
+  models::MaskedSlotPredictor model(config, gen);
+  model.train();
+  model.to(Device::cuda());
+  for (bool fused : {false, true}) {
+    nn::AdamOptions adam;
+    adam.fused = fused;
+    nn::AdamW opt(model.parameters(), adam);
+    const Tensor slots = to_gpu(random_cpu({2, config.total_steps(), 5, config.dim}, DType::f32, 27));
+    for (int step = 0; step < 2; ++step) {  // the first step creates the optimizer state
+      const int64_t before = ops::host_device_copies();
+      cj::backward(model.forward_masked(slots, {0, 3}).loss);
+      opt.step();
+      opt.zero_grad();
+      EXPECT_EQ(ops::host_device_copies(), before) << (fused ? "fused" : "unfused") << " AdamW, step " << step;
+    }
+  }
 }
 
 TEST(ModelsGpu, PredictorPerSampleMasksAndInferenceMatchCpu) {

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "autograd/ops.hpp"
 #include "models/cjepa_predictor.hpp"
@@ -159,6 +160,38 @@ TEST(CjepaPredictor, TokenGridVisibleAndQueryPositions) {
                                                             << (visible ? " (visible)" : " (query)");
     }
   }
+}
+
+// The masked-history loss against an f64 loop: the mean over the history steps of the listed slots
+// (in any order) only; its gradient reaches exactly those slots and steps.
+TEST(CjepaPredictor, MaskedHistoryLossMatchesALoopAndTouchesOnlyMaskedSlots) {
+  const int64_t B = 2, T = 5, S = 4, D = 3, history = 3;
+  Generator gen(4);
+  Tensor pred = cj::rand({B, T, S, D}, {DType::f32, Device::cpu()}, &gen);
+  pred.requires_grad_(true);
+  const Tensor target = cj::rand({B, T, S, D}, {DType::f32, Device::cpu()}, &gen);
+  const std::vector<int64_t> masked = {3, 0};
+  const Tensor loss = models::masked_history_loss(pred, target, history, masked);
+  double want = 0;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < history; ++t)
+      for (int64_t s : masked)
+        for (int64_t d = 0; d < D; ++d) {
+          const double e = pred.at({b, t, s, d}) - target.at({b, t, s, d});
+          want += e * e;
+        }
+  want /= double(B * history * int64_t(masked.size()) * D);
+  EXPECT_NEAR(loss.item(), want, 1e-6 * want);
+  backward(loss);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t s = 0; s < S; ++s)
+        for (int64_t d = 0; d < D; ++d) {
+          const bool counted = t < history && (s == 0 || s == 3);
+          const double g = counted ? 2 * (pred.at({b, t, s, d}) - target.at({b, t, s, d})) / double(B * history * 2 * D) : 0;
+          EXPECT_NEAR(pred.grad().at({b, t, s, d}), g, 1e-6) << b << " " << t << " " << s << " " << d;
+        }
+  EXPECT_THROW(models::masked_history_loss(pred, target, history, {4}), Error);
 }
 
 TEST(CjepaPredictor, ReferenceParameterNamesAndCount) {
