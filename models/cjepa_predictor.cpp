@@ -179,11 +179,15 @@ MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked(const Tens
 
 namespace {
 
-// Checks a per-sample mask against (batch, slots) and returns its count of hidden slots per row.
-int64_t hidden_per_row(const char* op, const Tensor& hidden, int64_t batch, int64_t slots) {
+void check_hidden_shape(const char* op, const Tensor& hidden, int64_t batch, int64_t slots) {
   CJ_CHECK(hidden.defined() && hidden.dtype() == DType::b8 && hidden.shape() == Shape({batch, slots}), op,
            ": per-sample mask must be bool of shape (B, S) = (", batch, ", ", slots, "), got ",
            hidden.defined() ? hidden.shape() : Shape{}, " ", hidden.defined() ? dtype_name(hidden.dtype()) : "");
+}
+
+// Checks a per-sample mask against (batch, slots) and returns its count of hidden slots per row.
+int64_t hidden_per_row(const char* op, const Tensor& hidden, int64_t batch, int64_t slots) {
+  check_hidden_shape(op, hidden, batch, slots);
   const std::vector<int64_t> per_row = to_vector<int64_t>(cj::sum(cj::to(hidden, DType::i64), {1}));
   for (int64_t b = 0; b < batch; ++b)
     CJ_CHECK(per_row[static_cast<std::size_t>(b)] == per_row[0], op, ": every sample must hide the same number of ",
@@ -207,12 +211,17 @@ Tensor MaskedSlotPredictor::predict_hidden(const Tensor& history, const Tensor& 
 Tensor hidden_history_loss(const char* op, const Tensor& predictions, const Tensor& targets, int64_t history,
                            const Tensor& hidden) {
   const int64_t batch = predictions.shape()[0], slots = predictions.shape()[2], dim = predictions.shape()[3];
-  const int64_t masked = hidden_per_row(op, hidden, batch, slots);
-  if (masked == 0) return scalar_tensor(0.0, TensorOptions{predictions.dtype(), predictions.device()});
-  // sum(err^2 * hidden) / (B T_h M D): the mean over the hidden (b, s) pairs only
+  check_hidden_shape(op, hidden, batch, slots);
+  // sum(err^2 * hidden) / (B M · T_h D): the mean over the hidden (b, s) pairs only. B M, the number of
+  // hidden pairs, stays on the device (reading it back would stall a GPU step once more); it and the
+  // product are exact integers in floating point, so this is the one division of B T_h M D. No hidden
+  // slot: 0 / max(0, 1) = 0.
   const Tensor err = cj::sub(cj::slice(predictions, 1, 0, history), cj::slice(detach(targets), 1, 0, history));
   const Tensor weight = cj::unsqueeze(cj::unsqueeze(cj::to(hidden, predictions.dtype()), 1), 3);  // (B, 1, S, 1)
-  return cj::div(cj::sum(cj::mul(cj::square(err), weight)), Scalar(static_cast<double>(batch * history * masked * dim)));
+  const DType exact = predictions.dtype() == DType::f64 ? DType::f64 : DType::f32;  // bf16 would round B M
+  const Tensor pairs = ops::clamp(ops::to(ops::sum(hidden), exact), Scalar(1.0), std::nullopt);
+  const Tensor count = ops::mul(pairs, Scalar(static_cast<double>(history * dim)));
+  return cj::to(cj::div(cj::sum(cj::mul(cj::square(err), weight)), count), predictions.dtype());
 }
 
 MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked_per_sample(const Tensor& slots, const Tensor& hidden) {

@@ -64,7 +64,8 @@ void check_device(const char* op, const char* what, const Tensor& x, Device mode
 Tensor masked_history_loss(const Tensor& predictions, const Tensor& targets, int64_t history,
                            const std::vector<int64_t>& masked_indices);
 // The same with a mask per sample. hidden: (B, N) bool with the same count M of true entries in every
-// row (checked, `op` names the caller); the mean runs over B * T_h * M * D elements.
+// row (predict_hidden checks the counts; here only the shape, so nothing is read back from a device);
+// the mean runs over B * T_h * M * D elements.
 Tensor hidden_history_loss(const char* op, const Tensor& predictions, const Tensor& targets, int64_t history,
                            const Tensor& hidden);
 
