@@ -1,5 +1,8 @@
 // Transfers, device casts, strided/broadcast copies and fills: the GPU must reproduce the CPU's
 // results exactly (a copy or a cast has only one right answer).
+#include <algorithm>
+#include <cmath>
+
 #include "tests/cuda/gpu_test.hpp"
 
 using namespace cj;
@@ -65,6 +68,36 @@ TEST(CudaCopy, TransfersLargerThanTheStagingBufferArriveWhole) {
   CJ_REQUIRE_GPU();
   Tensor x = sample({10 * 1000 * 1000 + 7}, DType::f32, 5);  // 40 MiB > the 32 MiB pinned buffer
   EXPECT_EQ(values(to_cpu(to_gpu(x))), values(x));
+}
+
+// Uploads return once the bytes are staged in the pinned ring, not when they arrive: the host may
+// overwrite its buffer at once, and the ring must not recycle a region a queued copy still reads,
+// even when the GPU is far behind (a queue of matmuls first) and uploads lap the 64 MiB ring.
+TEST(CudaCopy, QueuedUploadsArriveIntactWhileTheHostRefillsItsBuffer) {
+  CJ_REQUIRE_GPU();
+  Tensor a = to_gpu(random_cpu({2048, 2048}, DType::f32, 6));
+  for (int i = 0; i < 20; ++i) a = ops::div(ops::matmul(a, a), Scalar(2048.0));  // keeps the stream busy a while
+  const int64_t sizes[] = {1, 1000, 5 * 1000 * 1000, 17 * 1000 * 1000 + 3};  // up to 68 MB > the ring
+  std::vector<Tensor> uploaded;
+  std::vector<double> expected;
+  Tensor host = Tensor::empty({sizes[3]}, DType::f32);
+  for (int i = 0; i < 24; ++i) {
+    const int64_t n = sizes[i % 4];
+    Tensor view = ops::narrow(host, 0, 0, n);
+    ops::fill_(view, Scalar(double(i + 1)));
+    uploaded.push_back(to_gpu(view));
+    ops::fill_(host, Scalar(-1.0));  // the upload must not read this
+    expected.push_back(double(i + 1));
+  }
+  EXPECT_TRUE(std::isfinite(values(ops::sum(a))[0]));
+  for (std::size_t i = 0; i < uploaded.size(); ++i) {
+    const std::vector<double> got = values(uploaded[i]);
+    ASSERT_EQ(int64_t(got.size()), sizes[i % 4]);
+    const auto wrong = std::find_if(got.begin(), got.end(), [&](double v) { return v != expected[i]; });
+    EXPECT_TRUE(wrong == got.end()) << "upload " << i << " of " << got.size() << " values: element "
+                                    << (wrong - got.begin()) << " is " << (wrong == got.end() ? 0.0 : *wrong)
+                                    << ", expected " << expected[i];
+  }
 }
 
 TEST(CudaCopy, CloneAndContiguousOfNonContiguousViews) {
