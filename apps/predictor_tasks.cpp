@@ -37,18 +37,20 @@ void check_val_windows(const TrainerConfig& c, int64_t windows) {
            window_spec(c).clip_len(), " frames");
 }
 
-// The first M of a random permutation of the S slots, per sample: (B, S) bool.
-Tensor random_masks(int64_t batch, int64_t slots, int64_t masked, Generator& gen) {
+// The first M of a random permutation of the S slots, per sample: (B, S) bool, counted here on the
+// host so that the step reads nothing back once the mask is on the model's device.
+models::SampleMasks random_masks(int64_t batch, int64_t slots, int64_t masked, Generator& gen) {
   std::vector<uint8_t> hidden(static_cast<std::size_t>(batch * slots), 0);
   for (int64_t b = 0; b < batch; ++b) {
     const std::vector<int64_t> perm = to_vector<int64_t>(randperm(slots, &gen));
     for (int64_t j = 0; j < masked; ++j) hidden[static_cast<std::size_t>(b * slots + perm[static_cast<std::size_t>(j)])] = 1;
   }
-  return ops::to(from_vector(hidden, {batch, slots}), DType::b8);
+  return models::SampleMasks::counted("random_masks", ops::to(from_vector(hidden, {batch, slots}), DType::b8));
 }
 
 // A CPU batch moved to where the model is (no copy when that is the CPU).
 Tensor on(const nn::Module& model, const Tensor& t) { return ops::to(t, model.device()); }
+models::SampleMasks on(const nn::Module& model, const models::SampleMasks& m) { return m.to(model.device()); }
 data::PushTBatch on(const nn::Module& model, data::PushTBatch b) {
   b.slots = on(model, b.slots);
   b.proprio = on(model, b.proprio);

@@ -185,27 +185,35 @@ void check_hidden_shape(const char* op, const Tensor& hidden, int64_t batch, int
            hidden.defined() ? hidden.shape() : Shape{}, " ", hidden.defined() ? dtype_name(hidden.dtype()) : "");
 }
 
-// Checks a per-sample mask against (batch, slots) and returns its count of hidden slots per row.
-int64_t hidden_per_row(const char* op, const Tensor& hidden, int64_t batch, int64_t slots) {
-  check_hidden_shape(op, hidden, batch, slots);
+}  // namespace
+
+SampleMasks SampleMasks::counted(const char* op, const Tensor& hidden) {
+  CJ_CHECK(hidden.defined() && hidden.dtype() == DType::b8 && hidden.dim() == 2, op,
+           ": per-sample mask must be bool of shape (B, S), got ", hidden.defined() ? hidden.shape() : Shape{}, " ",
+           hidden.defined() ? dtype_name(hidden.dtype()) : "");
   const std::vector<int64_t> per_row = to_vector<int64_t>(cj::sum(cj::to(hidden, DType::i64), {1}));
-  for (int64_t b = 0; b < batch; ++b)
-    CJ_CHECK(per_row[static_cast<std::size_t>(b)] == per_row[0], op, ": every sample must hide the same number of ",
-             "slots; sample 0 hides ", per_row[0], ", sample ", b, " hides ", per_row[static_cast<std::size_t>(b)]);
-  return per_row[0];
+  for (std::size_t b = 0; b < per_row.size(); ++b)
+    CJ_CHECK(per_row[b] == per_row[0], op, ": every sample must hide the same number of slots; sample 0 hides ",
+             per_row[0], ", sample ", b, " hides ", per_row[b]);
+  return {hidden, per_row.empty() ? 0 : per_row[0]};
 }
 
-}  // namespace
+SampleMasks SampleMasks::to(Device device) const { return {ops::to(hidden, device), per_row}; }
 
 // history: (B, T_h, S, D), hidden: (B, S) bool -> (B, T_h + T_p, S, D)
 Tensor MaskedSlotPredictor::predict_hidden(const Tensor& history, const Tensor& hidden) {
+  return predict_hidden(history, SampleMasks::counted("MaskedSlotPredictor::predict_hidden", hidden));
+}
+
+// history: (B, T_h, S, D), masks.hidden: (B, S) bool -> (B, T_h + T_p, S, D)
+Tensor MaskedSlotPredictor::predict_hidden(const Tensor& history, const SampleMasks& masks) {
   const char* op = "MaskedSlotPredictor::predict_hidden";
   check_slot_shape(op, history, config_.dim, config_.history, config_.history);
   check_device(op, "slots", history, time_pos_embed.device());
-  check_device(op, "hidden-slot masks", hidden, time_pos_embed.device());
-  const int64_t masked = hidden_per_row(op, hidden, history.shape()[0], history.shape()[2]);
+  check_hidden_shape(op, masks.hidden, history.shape()[0], history.shape()[2]);
+  check_device(op, "hidden-slot masks", masks.hidden, time_pos_embed.device());
   return run_backbone(build_tokens_hidden(history, time_pos_embed, config_.preds,
-                                          masked == 0 ? Tensor() : cj::unsqueeze(hidden, 2)));
+                                          masks.per_row == 0 ? Tensor() : cj::unsqueeze(masks.hidden, 2)));
 }
 
 Tensor hidden_history_loss(const char* op, const Tensor& predictions, const Tensor& targets, int64_t history,
@@ -225,11 +233,17 @@ Tensor hidden_history_loss(const char* op, const Tensor& predictions, const Tens
 }
 
 MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked_per_sample(const Tensor& slots, const Tensor& hidden) {
+  return forward_masked_per_sample(slots, SampleMasks::counted("MaskedSlotPredictor::forward_masked_per_sample", hidden));
+}
+
+MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked_per_sample(const Tensor& slots,
+                                                                               const SampleMasks& masks) {
   const int64_t t_h = config_.history, t_tot = config_.total_steps();
   const char* op = "MaskedSlotPredictor::forward_masked_per_sample";
   check_slot_shape(op, slots, config_.dim, t_tot, t_tot);
+  const Tensor& hidden = masks.hidden;
   MaskedOutput out;
-  out.predictions = predict_hidden(cj::slice(slots, 1, 0, t_h), hidden);
+  out.predictions = predict_hidden(cj::slice(slots, 1, 0, t_h), masks);
   const Tensor targets = detach(slots);
   out.loss_future = nn::mse_loss(cj::slice(out.predictions, 1, t_h, t_tot), cj::slice(targets, 1, t_h, t_tot));
   out.loss_history = hidden_history_loss(op, out.predictions, targets, t_h, hidden);

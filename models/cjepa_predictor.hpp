@@ -69,6 +69,18 @@ Tensor masked_history_loss(const Tensor& predictions, const Tensor& targets, int
 Tensor hidden_history_loss(const char* op, const Tensor& predictions, const Tensor& targets, int64_t history,
                            const Tensor& hidden);
 
+// A per-sample slot mask with its count M of hidden slots per row, counted once where reading the
+// mask is cheap (on the host, before it moves to the model's device), so that a training step on a
+// GPU reads nothing back. hidden: (B, S) bool, every row with M true entries.
+struct SampleMasks {
+  Tensor hidden;
+  int64_t per_row = 0;
+  // Counts the hidden slots of each row and checks they agree (reads a device mask back); `op`
+  // names the caller in the message.
+  static SampleMasks counted(const char* op, const Tensor& hidden);
+  SampleMasks to(Device device) const;  // the same mask and count on `device`
+};
+
 class MaskedSlotPredictor : public nn::Module {
  public:
   explicit MaskedSlotPredictor(const CjepaPredictorConfig& config, Generator& gen = default_generator());
@@ -86,12 +98,14 @@ class MaskedSlotPredictor : public nn::Module {
   // hidden: (B, S) bool, true for the slots hidden after t = 0; every row hides the same number M of
   // slots, so loss_history is the mean over B * T_h * M * D elements, as with shared indices.
   MaskedOutput forward_masked_per_sample(const Tensor& slots, const Tensor& hidden);
+  MaskedOutput forward_masked_per_sample(const Tensor& slots, const SampleMasks& masks);
 
   // The reference's forward(): the masked token grid through the backbone, no loss.
   // history: (B, T_h, S, D) -> predictions (B, T_h + T_p, S, D) of every token.
   Tensor predict_masked(const Tensor& history, const std::vector<int64_t>& masked_indices);
   // The same with a mask per sample. hidden: (B, S) bool, true for tokens hidden after t = 0.
   Tensor predict_hidden(const Tensor& history, const Tensor& hidden);
+  Tensor predict_hidden(const Tensor& history, const SampleMasks& masks);
 
   // history: (B, T, S, D) with 1 <= T <= T_h, fully visible -> (B, num_preds, S, D). Uses the last
   // T + num_preds rows of time_pos_embed (T + num_preds <= T_h + T_p).

@@ -75,6 +75,8 @@ class PushTWorldModel : public nn::Module {
   // same count in every row; the proprio and action tokens are never hidden.
   MaskedOutput forward_masked_per_sample(const Tensor& slots, const Tensor& proprio, const Tensor& actions,
                                          const Tensor& hidden);
+  MaskedOutput forward_masked_per_sample(const Tensor& slots, const Tensor& proprio, const Tensor& actions,
+                                         const SampleMasks& masks);
 
   // The token grid of §5.7. slots: (B, T, S, D), proprio: (B, T, P), actions: (B, T, A)
   // -> (B, T, S + 2, D). Differentiable in the encoders.

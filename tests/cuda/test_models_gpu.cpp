@@ -287,6 +287,16 @@ TEST(ModelsGpu, PredictorTrainingStepMovesNothingBetweenHostAndDevice) {
       EXPECT_EQ(ops::host_device_copies(), before) << (fused ? "fused" : "unfused") << " AdamW, step " << step;
     }
   }
+  // --mask random: the trainer counts its masks on the host, then moves them; the step reads nothing back
+  const Tensor slots = to_gpu(random_cpu({2, config.total_steps(), 5, config.dim}, DType::f32, 28));
+  const models::SampleMasks masks =
+      models::SampleMasks::counted("test", from_vector<bool>({true, false, false, true, false, false, true, false, false, true},
+                                                             {2, 5})).to(Device::cuda());
+  nn::AdamW opt(model.parameters(), nn::AdamOptions{});
+  const int64_t before = ops::host_device_copies();
+  cj::backward(model.forward_masked_per_sample(slots, masks).loss);
+  opt.step();
+  EXPECT_EQ(ops::host_device_copies(), before) << "a per-sample-mask step";
 }
 
 TEST(ModelsGpu, PredictorPerSampleMasksAndInferenceMatchCpu) {

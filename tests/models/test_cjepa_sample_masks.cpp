@@ -86,6 +86,32 @@ TEST(CjepaSampleMasks, GradientsFlowAndBadMasksAreErrors) {
   EXPECT_THROW(model.forward_masked_per_sample(slots, ops::to(row_mask({{0}, {1}}, 4), DType::f32)), Error);  // not bool
 }
 
+// A mask counted once (on the host, by the trainer) drives the same forward as the bare mask, which is
+// counted on every call; counting checks what it can without the model's shapes.
+TEST(CjepaSampleMasks, CountedMasksDriveTheSameForward) {
+  const models::SampleMasks masks = models::SampleMasks::counted("test", row_mask({{0, 2}, {3, 1}}, 4));
+  EXPECT_EQ(masks.per_row, 2);
+  EXPECT_EQ(models::SampleMasks::counted("test", row_mask({{}, {}}, 4)).per_row, 0);
+  EXPECT_EQ(models::SampleMasks::counted("test", zeros({0, 4}, DType::b8)).per_row, 0);
+  Generator gen(7);
+  MaskedSlotPredictor model(small_config(), gen);
+  model.eval();
+  const Tensor slots = randn({2, 5, 4, 16}, {}, &gen);
+  const auto counted = model.forward_masked_per_sample(slots, masks);
+  const auto bare = model.forward_masked_per_sample(slots, masks.hidden);
+  EXPECT_EQ(max_abs_diff(counted.predictions, bare.predictions), 0.0);
+  EXPECT_EQ(counted.loss.item(), bare.loss.item());
+  try {
+    models::SampleMasks::counted("my_op", row_mask({{0}, {1, 2}}, 4));
+    FAIL() << "no error for unequal mask counts";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("my_op: every sample must hide the same number of slots"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(models::SampleMasks::counted("my_op", zeros({2, 4, 1}, DType::b8)), Error);  // not (B, S)
+  EXPECT_THROW(models::SampleMasks::counted("my_op", Tensor()), Error);
+}
+
 TEST(CjepaSampleMasks, PushTEachSampleMatchesTheSharedIndexPath) {
   models::PushTPredictorConfig c;
   c.predictor = small_config();  // T_h 3, T_p 2, D 16
