@@ -129,13 +129,15 @@ Rows check_normalized(const char* op, const Tensor& x, const Shape& normalized_s
   return {C == 0 ? 0 : x.numel() / C, C};
 }
 
-// The affine parameter as a contiguous tensor of x's dtype, or undefined.
+// The affine parameter as a contiguous tensor, or undefined; of x's dtype, as the CPU op requires.
 Tensor param(const char* op, const std::optional<Tensor>& p, const Tensor& x, const Shape& normalized_shape,
              const char* what) {
   if (!p || !p->defined()) return {};
   check_cuda(op, *p);
   CJ_CHECK(p->shape() == normalized_shape, op, ": ", what, " has shape ", p->shape(), ", expected ", normalized_shape);
-  return ops::contiguous(as_dtype(*p, x.dtype()));
+  CJ_CHECK(p->dtype() == x.dtype(), op, ": ", what, " is ", dtype_name(p->dtype()), " but the input is ",
+           dtype_name(x.dtype()));
+  return ops::contiguous(*p);
 }
 
 template <typename T>
@@ -234,8 +236,6 @@ ops::LayerNormGrads layer_norm_backward(const Tensor& gy_in, const Tensor& x_in,
     layer_norm_param_finish_kernel<T, A><<<unsigned((R.C + 255) / 256), 256, 0, stream>>>(chunks, R.C, pw, pb, gw, gb);
     CJ_CUDA_CHECK_LAUNCH(op);
   });
-  // gweight/gbias were computed in x's dtype; a weight given in another dtype gets its own back.
-  if (g.gweight.defined() && weight->dtype() != g.gweight.dtype()) g.gweight = as_dtype(g.gweight, weight->dtype());
   return g;
 }
 

@@ -1,5 +1,6 @@
 // layer_norm forward (out, mean, rstd) and backward (gx, gweight, gbias) against f64 references.
 #include "tests/cuda/reference.hpp"
+#include "tests/error_of.hpp"
 
 using namespace cj;
 using namespace cj::test;
@@ -91,4 +92,9 @@ TEST(CudaLayerNorm, BadShapesAreRefused) {
   Tensor x = zeros({3, 4}, {DType::f32, Device::cuda()});
   EXPECT_THROW(cuda::layer_norm(x, {5}, std::nullopt, std::nullopt, 1e-5), Error);
   EXPECT_THROW(cuda::layer_norm(x, {4}, zeros({3}, {DType::f32, Device::cuda()}), std::nullopt, 1e-5), Error);
+  // a weight of another dtype is refused with the CPU op's message, not cast silently
+  const Tensor xb = zeros({3, 4}, DType::bf16), wf = zeros({4}, DType::f32);
+  const std::string want = error_of([&] { ops::layer_norm(xb, {4}, wf, std::nullopt, 1e-5); });
+  EXPECT_NE(want.find("weight is f32 but the input is bf16"), std::string::npos) << want;
+  EXPECT_EQ(error_of([&] { ops::layer_norm(to_gpu(xb), {4}, to_gpu(wf), std::nullopt, 1e-5); }), want);
 }
