@@ -32,6 +32,19 @@ std::shared_ptr<nn::Linear> make_linear(int64_t in, int64_t out) {
   return l;
 }
 
+// linear(x) scaled per output feature by LayerScale's lambda (undefined: no scaling). lambda is folded
+// into the (out, in) weight rows and the bias when that is the smaller product, which saves a pass
+// over every (rows, out) activation; (l(x)) * lambda and l_lambda(x) differ only in rounding, and
+// both stay differentiable in x, the weights and lambda.
+// x: (..., in) -> (..., out)
+Tensor scaled_linear(nn::Linear& l, const Tensor& x, const Tensor& lambda) {
+  if (!lambda.defined()) return l.forward(x);
+  const int64_t rows = x.numel() / x.size(-1), in = l.weight.size(1);
+  if (rows < in) return cj::mul(l.forward(x), lambda);
+  const std::optional<Tensor> bias = l.bias.defined() ? std::optional<Tensor>(cj::mul(l.bias, lambda)) : std::nullopt;
+  return cj::linear(x, cj::mul(l.weight, cj::unsqueeze(lambda, 1)), bias);
+}
+
 }  // namespace
 
 Dinov2Block::Dinov2Block(const Dinov2Config& config) : heads_(config.heads) {
@@ -66,10 +79,10 @@ Tensor Dinov2Block::forward(const Tensor& x, Tensor* keys) {
   auto split_heads = [&](const Tensor& t) { return cj::transpose(cj::unflatten(t, 2, {heads_, d}), 1, 2); };
   Tensor attn = scaled_dot_product_attention(split_heads(part(0)), split_heads(part(1)), split_heads(part(2)),
                                              std::nullopt, 1.0 / std::sqrt(double(d)));
-  attn = out_proj->forward(cj::reshape(cj::transpose(attn, 1, 2), {b, n, c}));  // (B, N, C)
-  Tensor y = cj::add(x, lambda1.defined() ? cj::mul(attn, lambda1) : attn);
-  Tensor m = fc2->forward(cj::gelu(fc1->forward(norm2->forward(y))));  // exact (erf) GELU, HF's "gelu"
-  return cj::add(y, lambda2.defined() ? cj::mul(m, lambda2) : m);
+  attn = scaled_linear(*out_proj, cj::reshape(cj::transpose(attn, 1, 2), {b, n, c}), lambda1);  // (B, N, C)
+  Tensor y = cj::add(x, attn);
+  // exact (erf) GELU, HF's "gelu"
+  return cj::add(y, scaled_linear(*fc2, cj::gelu(fc1->forward(norm2->forward(y))), lambda2));
 }
 
 Dinov2::Dinov2(const Dinov2Config& config) : config_(config) {

@@ -177,33 +177,51 @@ TEST(Dinov2, TransformersInMemoryNamesLoadTheSameModel) {
   EXPECT_LE(check_tiny(*model, "reg"), kTol);
 }
 
-TEST(Dinov2, GradientsMatchPyTorch) {
+// The fixture's loss and gradients for one 56x56 image; with `replicas` copies of it in the batch
+// the pixel gradient of each copy is the fixture's and a parameter's gradient is `replicas` times it.
+void check_gradients(int64_t replicas) {
   const Io& io = tiny_io();
   for (const char* tag_c : {"tiny", "reg"}) {
     const std::string tag = tag_c;
     auto model = load_dinov2(fixture(tag + "_hf.safetensors"));
-    Tensor x = clone(io.at("input.56x56")).requires_grad_(true);
+    const Tensor& one = io.at("input.56x56");
+    Tensor x = cj::contiguous(ops::expand(one, {replicas, one.size(1), one.size(2), one.size(3)})).requires_grad_(true);
     Dinov2Request request;
     request.keys_of_block = 2;
     Dinov2Outputs out = model->forward(x, request);
-    Tensor loss = cj::add(cj::sum(cj::mul(out.last_hidden_state, io.at(tag + ".grad.r1"))),
-                          cj::sum(cj::mul(out.keys, io.at(tag + ".grad.r2"))));
+    auto weight = [&](const std::string& key) {  // the fixture's (1, ...) loss weights for every copy
+      const Tensor& r = io.at(key);
+      Shape shape = r.shape();
+      shape[0] = replicas;
+      return ops::expand(r, shape);
+    };
+    Tensor loss = cj::add(cj::sum(cj::mul(out.last_hidden_state, weight(tag + ".grad.r1"))),
+                          cj::sum(cj::mul(out.keys, weight(tag + ".grad.r2"))));
     backward(loss);
-    double worst = rel_error(x.grad(), io.at(tag + ".grad.pixels"));
+    double worst = 0;
+    for (int64_t i = 0; i < replicas; ++i) worst = std::max(worst, rel_error(ops::narrow(x.grad(), 0, i, 1), io.at(tag + ".grad.pixels")));
     const auto params = model->named_parameters();
     int checked = 0;
     for (const auto& [name, p] : params) {
       auto it = io.tensors.find(tag + ".grad.param." + name);
       if (it == io.tensors.end()) continue;
       SCOPED_TRACE(name);
-      worst = std::max(worst, rel_error(p.grad(), it->second));
+      worst = std::max(worst, rel_error(ops::div(p.grad(), Scalar(double(replicas))), it->second));
       ++checked;
     }
     EXPECT_EQ(checked, tag == "reg" ? 9 : 8);
     EXPECT_LE(worst, kTol) << tag;
-    std::printf("[dinov2] %s gradients (pixels + %d parameters): %.2e\n", tag.c_str(), checked, worst);
+    std::printf("[dinov2] %s gradients (pixels + %d parameters), batch of %lld: %.2e\n", tag.c_str(), checked,
+                static_cast<long long>(replicas), worst);
   }
 }
+
+TEST(Dinov2, GradientsMatchPyTorch) { check_gradients(1); }
+
+// 32 copies make 544 rows, more than fc2's 512 inputs: LayerScale is folded into out_proj's and
+// fc2's weights (models/dinov2.cpp scaled_linear) instead of scaling their outputs; the same
+// gradients, lambda's included, must come out.
+TEST(Dinov2, GradientsMatchPyTorchWithLayerScaleFoldedIntoTheWeights) { check_gradients(32); }
 
 TEST(Dinov2, PatchGemmEqualsStridedConvolution) {
   auto model = load_dinov2(fixture("tiny_hf.safetensors"));
