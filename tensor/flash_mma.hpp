@@ -149,6 +149,7 @@ struct Args {
   int64_t Lq, Lk;
   float scale;
   MaskDesc mask;
+  CJ_HD bool masked() const { return mask.keep != nullptr || mask.add != nullptr; }
 };
 
 // Where warp `warp` of block `block` works: batch entry b, query rows [row0, row0 + 16).
@@ -265,7 +266,9 @@ CJ_HD void init(RowStats& st, FragC (&o)[Config<E>::kOutTiles]) {
 }
 
 // Raw scores q·k of the tile (keys j0.. of which `count` exist) -> scale·s (+ mask) in log2 units,
-// -inf past the tile's end; row_max gets the lane's max of each of its two rows.
+// -inf past the tile's end; row_max gets the lane's max of each of its two rows. kMasked = false
+// (a.mask empty) compiles the mask reads away, which keeps the unmasked kernel in fewer registers.
+template <bool kMasked>
 CJ_HD void scale_and_mask(FragC (&s)[kScoreTiles], float (&row_max)[2], const Args& a, int64_t mask_base,
                           int64_t row0, int64_t j0, int count, int lane) {
   row_max[0] = row_max[1] = -INFINITY;
@@ -277,7 +280,7 @@ CJ_HD void scale_and_mask(FragC (&s)[kScoreTiles], float (&row_max)[2], const Ar
       const int j = 8 * nt + c_col(lane, c);
       float x = a.scale * s[nt].x[c];
       if (j >= count) x = -INFINITY;
-      else if (i < a.Lq) x = a.mask.apply(x, mask_base, i, j0 + j);  // rows past Lq are never stored
+      else if (kMasked && i < a.Lq) x = a.mask.apply(x, mask_base, i, j0 + j);  // rows past Lq are never stored
       s[nt].x[c] = x * kLog2e;
       row_max[c >> 1] = fmaxf(row_max[c >> 1], s[nt].x[c]);
     }

@@ -98,7 +98,8 @@ void forward(const Args& a, int64_t Bt, uint16_t* out, float* lse) {
           }
         }
         for (int lane = 0; lane < kLanes; ++lane)
-          scale_and_mask(L[lane].s, L[lane].row_max, a, mask_base, place[w].row0, j0, count, lane);
+          a.masked() ? scale_and_mask<true>(L[lane].s, L[lane].row_max, a, mask_base, place[w].row0, j0, count, lane)
+                     : scale_and_mask<false>(L[lane].s, L[lane].row_max, a, mask_base, place[w].row0, j0, count, lane);
         for (int r = 0; r < 2; ++r) {
           std::array<float, kLanes> x;
           for (int lane = 0; lane < kLanes; ++lane) x[lane] = L[lane].row_max[r];

@@ -237,18 +237,6 @@ Reference reference(const std::vector<double>& q, const std::vector<double>& k, 
   return r;
 }
 
-// The mask of a case, as a tensor (undefined for none): the shared attention masks where the lengths
-// allow them (Lq > 5, Lk > 7), else a bool key mask (B, 1, 1, Lk) dropping key 0 of batch 1 and an
-// additive (Lk) row broadcast to every query.
-Tensor mask_for(MaskKind kind, int64_t Lq, int64_t Lk) {
-  if (kind == MaskKind::none) return {};
-  if (Lq > 5 && Lk > 7) return make_attention_mask(kind, kB, kH, Lq, Lk);
-  if (kind == MaskKind::additive) return seeded_uniform({Lk}, 7, -3, 3, DType::f32);
-  std::vector<bool> keep(kB * Lk, true);
-  if (Lk > 1) keep[Lk] = false;
-  return from_vector(keep, {kB, 1, 1, Lk});
-}
-
 struct Worst {
   double ratio = 0, normalized = 0;  // max |err| / bound, and max |err| / max |ref|
 };
@@ -279,7 +267,7 @@ Worst check(int64_t Lq, int64_t Lk, MaskKind kind, Layout layout) {
   const std::vector<double> vv = fill<H>(v, Lk, E, 13);
   if (packed) q.storage = k.storage = v.storage;
 
-  const Tensor mask = mask_for(kind, Lq, Lk);
+  const Tensor mask = attention_mask_any_length(kind, kB, kH, Lq, Lk);
   fm::Args a{};
   a.q = q.storage.data() + q.offset, a.k = k.storage.data() + k.offset, a.v = v.storage.data() + v.offset;
   a.q_batch = q.batch, a.q_row = q.row, a.k_batch = k.batch, a.k_row = k.row, a.v_batch = v.batch, a.v_row = v.row;

@@ -1,0 +1,162 @@
+// The tensor-core flash attention forward for bf16/f16 at head dims 32 and 64 (sm_80+): Q·Kᵀ and P·V
+// on mma.sync.m16n8k16 with f32 accumulators, the online softmax in f32 registers. The kernel only
+// stages key tiles in shared memory, issues the mma instructions and the quad shuffles, and calls the
+// per-lane maths of tensor/flash_mma.hpp, which tests/tensor/test_flash_mma_tile.cpp replays on the
+// CPU lane by lane (see that header for the tiling and the fragment layouts). The backward stays on
+// the CUDA-core kernels (flash_attention_kernels.cuh), which read the lse written here.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "cuda/check.hpp"
+#include "cuda/flash_attention.hpp"
+#include "cuda/stream.hpp"
+#include "tensor/flash_mma.hpp"
+#include "tensor/ops/views.hpp"
+
+namespace cj::cuda {
+
+namespace {
+
+namespace fm = flash::mma;
+
+// d += a·b on the tensor cores (one warp, all lanes converged).
+template <typename H>
+__device__ __forceinline__ void mma_sync(fm::FragC& d, const fm::FragA& a, const fm::FragB& b) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  if constexpr (std::is_same_v<H, fm::Bf16>)
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(d.x[0]), "+f"(d.x[1]), "+f"(d.x[2]), "+f"(d.x[3])
+        : "r"(a.x[0]), "r"(a.x[1]), "r"(a.x[2]), "r"(a.x[3]), "r"(b.x[0]), "r"(b.x[1]));
+  else
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(d.x[0]), "+f"(d.x[1]), "+f"(d.x[2]), "+f"(d.x[3])
+        : "r"(a.x[0]), "r"(a.x[1]), "r"(a.x[2]), "r"(a.x[3]), "r"(b.x[0]), "r"(b.x[1]));
+#endif
+}
+
+// Each of the 4 lanes sharing a row ends with combine over the quad (lanes ^ 1, then ^ 2).
+template <typename F>
+__device__ __forceinline__ void quad_reduce(float (&x)[2], F combine) {
+#pragma unroll
+  for (int off = 1; off < 4; off <<= 1)
+#pragma unroll
+    for (int r = 0; r < 2; ++r) x[r] = combine(x[r], __shfl_xor_sync(0xffffffffu, x[r], off));
+}
+
+// out: (Bt, Lq, E) contiguous 16-bit, lse: (Bt, Lq) f32. Grid: Bt × ceil(Lq / 64) blocks of 4 warps.
+template <typename H, int E, bool kMasked>
+__global__ void __launch_bounds__(fm::kThreads) forward_mma_kernel(fm::Args a, uint16_t* out, float* lse) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  using C = fm::Config<E>;
+  __shared__ __align__(16) uint16_t k_s[fm::kKeys * C::kKStride];
+  __shared__ __align__(16) uint16_t vt_s[E * C::kVStride];
+  const int lane = threadIdx.x & 31;
+  const fm::WarpPlace at = fm::warp_place(blockIdx.x, threadIdx.x >> 5, a.Lq);
+  const int64_t mask_base = a.mask.batch_offset(at.b);
+  fm::FragA qa[C::kSteps];
+  fm::load_q<E>(qa, a, at.b, at.row0, lane);
+  fm::RowStats st;
+  fm::FragC o[C::kOutTiles];
+  fm::init<E>(st, o);
+  for (int64_t j0 = 0; j0 < a.Lk; j0 += fm::kKeys) {
+    const int count = int(a.Lk - j0 < fm::kKeys ? a.Lk - j0 : fm::kKeys);
+    __syncthreads();  // every warp is done with the previous tiles
+    fm::load_k_tile<E>(k_s, a, at.b, j0, count, threadIdx.x);
+    fm::load_v_tile<E>(vt_s, a, at.b, j0, count, threadIdx.x);
+    __syncthreads();
+    fm::FragC s[fm::kScoreTiles];
+#pragma unroll
+    for (int nt = 0; nt < fm::kScoreTiles; ++nt) {
+      s[nt] = fm::FragC{{0.f, 0.f, 0.f, 0.f}};
+#pragma unroll
+      for (int ks = 0; ks < C::kSteps; ++ks) mma_sync<H>(s[nt], qa[ks], fm::k_fragment<E>(k_s, lane, nt, ks));
+    }
+    float row_max[2];
+    fm::scale_and_mask<kMasked>(s, row_max, a, mask_base, at.row0, j0, count, lane);
+    quad_reduce(row_max, fm::combine_max);
+    fm::online_update<E>(st, s, o, row_max);
+#pragma unroll
+    for (int kk = 0; kk < fm::kKeySteps; ++kk) {
+      const fm::FragA pa = fm::p_fragment<H>(s, kk);
+#pragma unroll
+      for (int nt = 0; nt < C::kOutTiles; ++nt) mma_sync<H>(o[nt], pa, fm::v_fragment<E>(vt_s, lane, kk, nt));
+    }
+  }
+  float l[2] = {st.l[0], st.l[1]};
+  quad_reduce(l, fm::combine_sum);
+  fm::finish<H, E>(st, l, o, out, lse, at.b, at.row0, a.Lq, lane);
+#else
+  __trap();  // never launched: the dispatch needs compute capability 8.0 (tensor_cores_take)
+#endif
+}
+
+bool switch_from_environment() {
+  const char* env = std::getenv("CJ_FLASH_MMA");
+  if (env == nullptr || *env == 0 || std::strcmp(env, "1") == 0) return true;
+  if (std::strcmp(env, "0") == 0) return false;
+  fail("CJ_FLASH_MMA must be 1 (tensor-core flash forward for bf16/f16) or 0 (CUDA-core kernel), got '", env, "'");
+}
+
+bool& switched_on() {
+  static bool on = switch_from_environment();
+  return on;
+}
+
+bool device_has_tensor_core_mma() {
+  int device = 0, major = 0;
+  CJ_CUDA_CHECK(cudaGetDevice(&device));
+  CJ_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  return major >= 8;
+}
+
+// The 16-byte loads need 16-byte aligned rows: an operand that is not gets a contiguous copy.
+Tensor aligned_rows(const Tensor& t) {
+  const bool ok = reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0 && t.stride(0) % 8 == 0 && t.stride(1) % 8 == 0;
+  return ok ? t : ops::clone(t);
+}
+
+template <typename H, int E>
+void launch(const fm::Args& a, int64_t Bt, const Tensor& out, const Tensor& lse) {
+  const auto blocks = unsigned(Bt * fm::blocks_per_entry(a.Lq));
+  auto kernel = a.masked() ? forward_mma_kernel<H, E, true> : forward_mma_kernel<H, E, false>;
+  kernel<<<blocks, fm::kThreads, 0, current_stream()>>>(a, static_cast<uint16_t*>(out.data_ptr()),
+                                                        static_cast<float*>(lse.data_ptr()));
+}
+
+}  // namespace
+
+namespace flash_attention {
+
+void set_tensor_cores(bool on) { switched_on() = on; }
+bool tensor_cores() { return switched_on(); }
+
+bool tensor_cores_take(const Operands& x) {
+  const DType t = x.q.dtype();
+  return switched_on() && (t == DType::bf16 || t == DType::f16) && (x.q.size(2) == 32 || x.q.size(2) == 64) &&
+         device_has_tensor_core_mma();
+}
+
+// q, k, v: (Bt, L, E) bf16/f16, unit last stride -> out (Bt, Lq, E) contiguous, lse (Bt, Lq) f32
+void forward_mma(const Operands& x, const Tensor& out, const Tensor& lse) {
+  const Tensor q = aligned_rows(x.q), k = aligned_rows(x.k), v = aligned_rows(x.v);
+  fm::Args a;
+  a.q = static_cast<const uint16_t*>(q.data_ptr());
+  a.k = static_cast<const uint16_t*>(k.data_ptr());
+  a.v = static_cast<const uint16_t*>(v.data_ptr());
+  a.q_batch = q.stride(0), a.q_row = q.stride(1);
+  a.k_batch = k.stride(0), a.k_row = k.stride(1);
+  a.v_batch = v.stride(0), a.v_row = v.stride(1);
+  a.Lq = q.size(1), a.Lk = k.size(1);
+  a.scale = x.scale;
+  a.mask = x.mask;
+  const int64_t Bt = q.size(0), E = q.size(2);
+  const bool bf = q.dtype() == DType::bf16;
+  if (E == 32) bf ? launch<fm::Bf16, 32>(a, Bt, out, lse) : launch<fm::F16, 32>(a, Bt, out, lse);
+  else bf ? launch<fm::Bf16, 64>(a, Bt, out, lse) : launch<fm::F16, 64>(a, Bt, out, lse);
+}
+
+}  // namespace flash_attention
+}  // namespace cj::cuda
