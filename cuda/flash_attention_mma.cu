@@ -6,6 +6,8 @@
 // the CUDA-core kernels (flash_attention_kernels.cuh), which read the lse written here.
 #include <cuda_runtime.h>
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -89,7 +91,7 @@ __global__ void __launch_bounds__(fm::kThreads) forward_mma_kernel(fm::Args a, u
   quad_reduce(l, fm::combine_sum);
   fm::finish<H, E>(st, l, o, out, lse, at.b, at.row0, a.Lq, lane);
 #else
-  __trap();  // never launched: the dispatch needs compute capability 8.0 (tensor_cores_take)
+  __trap();  // never launched: the dispatch asks for sm_80+ code (runs_on_current_device)
 #endif
 }
 
@@ -105,11 +107,20 @@ bool& switched_on() {
   return on;
 }
 
-bool device_has_tensor_core_mma() {
-  int device = 0, major = 0;
+// Whether the current device runs the kernels: compute capability >= 8.0, and code built for it (an
+// architecture list without sm_80+ would JIT older PTX, whose kernel body is a trap). Cached per device.
+bool runs_on_current_device() {
+  static std::array<std::atomic<int>, 64> known{};  // 0 not yet asked, 1 yes, -1 no
+  int device = 0;
   CJ_CUDA_CHECK(cudaGetDevice(&device));
+  if (device < int(known.size()) && known[device].load() != 0) return known[device].load() > 0;
+  int major = 0;
   CJ_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-  return major >= 8;
+  cudaFuncAttributes attr{};
+  CJ_CUDA_CHECK(cudaFuncGetAttributes(&attr, forward_mma_kernel<fm::Bf16, 64, false>));
+  const bool yes = major >= 8 && attr.binaryVersion >= 80;
+  if (device < int(known.size())) known[device].store(yes ? 1 : -1);
+  return yes;
 }
 
 // The 16-byte loads need 16-byte aligned rows: an operand that is not gets a contiguous copy.
@@ -136,7 +147,7 @@ bool tensor_cores() { return switched_on(); }
 bool tensor_cores_take(const Operands& x) {
   const DType t = x.q.dtype();
   return switched_on() && (t == DType::bf16 || t == DType::f16) && (x.q.size(2) == 32 || x.q.size(2) == 64) &&
-         device_has_tensor_core_mma();
+         runs_on_current_device();
 }
 
 // q, k, v: (Bt, L, E) bf16/f16, unit last stride -> out (Bt, Lq, E) contiguous, lse (Bt, Lq) f32

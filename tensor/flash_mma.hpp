@@ -213,24 +213,26 @@ CJ_HD void load_q(FragA (&qa)[Config<E>::kSteps], const Args& a, int64_t b, int6
     }
 }
 
-// B fragment of Kᵀ (k = head dim, n = key) for score n-tile nt (keys 8nt..) and k-step ks.
-template <int E>
-CJ_HD FragB k_fragment(const uint16_t* k_s, int lane, int nt, int ks) {
+// The B fragment whose n-th column is stored as a row of `tile` (k contiguous): columns [n0, n0 + 8),
+// k in [k0, k0 + 16). Kᵀ is the K tile as it is (n = key, k = head dim); V is its transposed tile
+// (n = head dim, k = key).
+CJ_HD FragB b_fragment(const uint16_t* tile, int stride, int n0, int k0, int lane) {
   FragB f;
   CJ_UNROLL
-  for (int r = 0; r < 2; ++r)
-    f.x[r] = load_pair(k_s + (8 * nt + b_n(lane, 2 * r)) * Config<E>::kKStride + 16 * ks + b_k(lane, 2 * r));
+  for (int r = 0; r < 2; ++r) f.x[r] = load_pair(tile + (n0 + b_n(lane, 2 * r)) * stride + k0 + b_k(lane, 2 * r));
   return f;
 }
 
-// B fragment of V (k = key, n = head dim) for k-step kk (keys 16kk..) and output n-tile nt.
+// B fragment of Kᵀ for score n-tile nt (keys 8nt..) and k-step ks (head dims 16ks..).
+template <int E>
+CJ_HD FragB k_fragment(const uint16_t* k_s, int lane, int nt, int ks) {
+  return b_fragment(k_s, Config<E>::kKStride, 8 * nt, 16 * ks, lane);
+}
+
+// B fragment of V for k-step kk (keys 16kk..) and output n-tile nt (head dims 8nt..).
 template <int E>
 CJ_HD FragB v_fragment(const uint16_t* vt_s, int lane, int kk, int nt) {
-  FragB f;
-  CJ_UNROLL
-  for (int r = 0; r < 2; ++r)
-    f.x[r] = load_pair(vt_s + (8 * nt + b_n(lane, 2 * r)) * Config<E>::kVStride + 16 * kk + b_k(lane, 2 * r));
-  return f;
+  return b_fragment(vt_s, Config<E>::kVStride, 8 * nt, 16 * kk, lane);
 }
 
 // A fragment of P over keys [16kk, 16kk + 16) from the probabilities held in the score tiles.
