@@ -69,10 +69,12 @@ __global__ void __launch_bounds__(fm::kThreads) forward_mma_kernel(fm::Args a, u
     fm::load_k_tile<E>(k_s, a, at.b, j0, count, threadIdx.x);
     fm::load_v_tile<E>(vt_s, a, at.b, j0, count, threadIdx.x);
     __syncthreads();
+    if (at.row0 >= a.Lq) continue;  // warp-uniform: a warp past the last query only helps load the tiles
     fm::FragC s[fm::kScoreTiles];
 #pragma unroll
     for (int nt = 0; nt < fm::kScoreTiles; ++nt) {
       s[nt] = fm::FragC{{0.f, 0.f, 0.f, 0.f}};
+      if (!fm::score_tile_live(nt, count)) continue;  // keys past the tile's end: -inf whatever s is
 #pragma unroll
       for (int ks = 0; ks < C::kSteps; ++ks) mma_sync<H>(s[nt], qa[ks], fm::k_fragment<E>(k_s, lane, nt, ks));
     }
@@ -82,6 +84,7 @@ __global__ void __launch_bounds__(fm::kThreads) forward_mma_kernel(fm::Args a, u
     fm::online_update<E>(st, s, o, row_max);
 #pragma unroll
     for (int kk = 0; kk < fm::kKeySteps; ++kk) {
+      if (!fm::key_step_live(kk, count)) continue;  // p = 0 for all 16 keys: O would gain exact zeros
       const fm::FragA pa = fm::p_fragment<H>(s, kk);
 #pragma unroll
       for (int nt = 0; nt < C::kOutTiles; ++nt) mma_sync<H>(o[nt], pa, fm::v_fragment<E>(vt_s, lane, kk, nt));

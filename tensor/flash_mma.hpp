@@ -235,6 +235,11 @@ CJ_HD FragB v_fragment(const uint16_t* vt_s, int lane, int kk, int nt) {
   return b_fragment(vt_s, Config<E>::kVStride, 8 * nt, 16 * kk, lane);
 }
 
+// The mma work a partial key tile (count < kKeys keys) needs: score n-tiles and P·V k-steps that
+// hold a key < count (skipping the others changes no value: their scores become -inf, their p 0).
+CJ_HD bool score_tile_live(int nt, int count) { return 8 * nt < count; }
+CJ_HD bool key_step_live(int kk, int count) { return 16 * kk < count; }
+
 // A fragment of P over keys [16kk, 16kk + 16) from the probabilities held in the score tiles.
 template <typename H>
 CJ_HD FragA p_fragment(const FragC (&p)[kScoreTiles], int kk) {

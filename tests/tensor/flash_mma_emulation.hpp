@@ -82,12 +82,14 @@ void forward(const Args& a, int64_t Bt, uint16_t* out, float* lse) {
         load_v_tile<E>(vt_s.data(), a, b, j0, count, t);
       }
       for (int w = 0; w < kWarps; ++w) {
+        if (place[w].row0 >= a.Lq) continue;  // the kernel's idle warps only load tiles
         Warp& L = warps[w];
         std::array<FragC*, kLanes> d;
         std::array<const FragA*, kLanes> fa;
         std::array<FragB, kLanes> fb;
         for (int nt = 0; nt < kScoreTiles; ++nt) {
           for (int lane = 0; lane < kLanes; ++lane) L[lane].s[nt] = FragC{{0.f, 0.f, 0.f, 0.f}};
+          if (!score_tile_live(nt, count)) continue;
           for (int ks = 0; ks < C::kSteps; ++ks) {
             for (int lane = 0; lane < kLanes; ++lane) {
               d[lane] = &L[lane].s[nt];
@@ -109,6 +111,7 @@ void forward(const Args& a, int64_t Bt, uint16_t* out, float* lse) {
         for (int lane = 0; lane < kLanes; ++lane) online_update<E>(L[lane].st, L[lane].s, L[lane].o, L[lane].row_max);
         std::array<FragA, kLanes> pa;
         for (int kk = 0; kk < kKeySteps; ++kk) {
+          if (!key_step_live(kk, count)) continue;
           for (int lane = 0; lane < kLanes; ++lane) pa[lane] = p_fragment<H>(L[lane].s, kk);
           for (int nt = 0; nt < C::kOutTiles; ++nt) {
             for (int lane = 0; lane < kLanes; ++lane) {
