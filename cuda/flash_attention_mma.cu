@@ -1,6 +1,7 @@
 // The tensor-core flash attention forward for bf16/f16 at head dims 32 and 64 (sm_80+): Q·Kᵀ and P·V
 // on mma.sync.m16n8k16 with f32 accumulators, the online softmax in f32 registers. The kernel only
-// stages key tiles in shared memory, issues the mma instructions and the quad shuffles, and calls the
+// waits for the key tiles it has cp.async copy (double-buffered), issues the ldmatrix and mma
+// instructions and the quad shuffles, and calls the
 // per-lane maths of tensor/flash_mma.hpp, which tests/tensor/test_flash_mma_tile.cpp replays on the
 // CPU lane by lane (see that header for the tiling and the fragment layouts). The backward stays on
 // the CUDA-core kernels (flash_attention_kernels.cuh), which read the lse written here.
@@ -39,6 +40,20 @@ __device__ __forceinline__ void mma_sync(fm::FragC& d, const fm::FragA& a, const
 #endif
 }
 
+// Four 8×8 matrices of 16-bit values from shared memory (row addresses per lane: flash_mma.hpp).
+template <bool kTrans>
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const uint16_t* row) {
+  const unsigned at = static_cast<unsigned>(__cvta_generic_to_shared(row));
+  if constexpr (kTrans)
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(at));
+  else
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(at));
+}
+
 // Each of the 4 lanes sharing a row ends with combine over the quad (lanes ^ 1, then ^ 2).
 template <typename F>
 __device__ __forceinline__ void quad_reduce(float (&x)[2], F combine) {
@@ -53,42 +68,58 @@ template <typename H, int E, bool kMasked>
 __global__ void __launch_bounds__(fm::kThreads) forward_mma_kernel(fm::Args a, uint16_t* out, float* lse) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   using C = fm::Config<E>;
-  __shared__ __align__(16) uint16_t k_s[fm::kKeys * C::kKStride];
-  __shared__ __align__(16) uint16_t vt_s[E * C::kVStride];
+  __shared__ __align__(16) uint16_t tiles[2][2][C::kTile];  // [buffer][K, V]: tile t in buffer t % 2
   const int lane = threadIdx.x & 31;
   const fm::WarpPlace at = fm::warp_place(blockIdx.x, threadIdx.x >> 5, a.Lq);
   const int64_t mask_base = a.mask.batch_offset(at.b);
+  fm::load_kv_tiles<E>(tiles[0][0], tiles[0][1], a, at.b, 0, threadIdx.x);
+  asm volatile("cp.async.commit_group;\n" ::);
   fm::FragA qa[C::kSteps];
   fm::load_q<E>(qa, a, at.b, at.row0, lane);
   fm::RowStats st;
   fm::FragC o[C::kOutTiles];
   fm::init<E>(st, o);
-  for (int64_t j0 = 0; j0 < a.Lk; j0 += fm::kKeys) {
-    const int count = int(a.Lk - j0 < fm::kKeys ? a.Lk - j0 : fm::kKeys);
-    __syncthreads();  // every warp is done with the previous tiles
-    fm::load_k_tile<E>(k_s, a, at.b, j0, count, threadIdx.x);
-    fm::load_v_tile<E>(vt_s, a, at.b, j0, count, threadIdx.x);
-    __syncthreads();
-    if (at.row0 >= a.Lq) continue;  // warp-uniform: a warp past the last query only helps load the tiles
-    fm::FragC s[fm::kScoreTiles];
+  for (int64_t j0 = 0, t = 0; j0 < a.Lk; j0 += fm::kKeys, ++t) {
+    const uint16_t* k_s = tiles[t & 1][0];
+    const uint16_t* v_s = tiles[t & 1][1];
+    if (j0 + fm::kKeys < a.Lk)  // the next tile into the other buffer, which the last barrier freed
+      fm::load_kv_tiles<E>(tiles[(t + 1) & 1][0], tiles[(t + 1) & 1][1], a, at.b, j0 + fm::kKeys, threadIdx.x);
+    asm volatile("cp.async.commit_group;\n" ::);  // (empty at the last tile: wait_group 1 still means tile t)
+    asm volatile("cp.async.wait_group 1;\n" ::);  // this thread's copies of tile t have landed
+    __syncthreads();                              // and everyone's
+    const int count = fm::tile_count(a.Lk, j0);
+    if (at.row0 < a.Lq) {  // warp-uniform: a warp past the last query only copies tiles
+      fm::FragC s[fm::kScoreTiles];
 #pragma unroll
-    for (int nt = 0; nt < fm::kScoreTiles; ++nt) {
-      s[nt] = fm::FragC{{0.f, 0.f, 0.f, 0.f}};
-      if (!fm::score_tile_live(nt, count)) continue;  // keys past the tile's end: -inf whatever s is
+      for (int nt = 0; nt < fm::kScoreTiles; ++nt) {
+        s[nt] = fm::FragC{{0.f, 0.f, 0.f, 0.f}};
+        if (!fm::score_tile_live(nt, count)) continue;  // keys past the tile's end: -inf whatever s is
 #pragma unroll
-      for (int ks = 0; ks < C::kSteps; ++ks) mma_sync<H>(s[nt], qa[ks], fm::k_fragment<E>(k_s, lane, nt, ks));
+        for (int ks = 0; ks < C::kSteps; ks += 2) {
+          uint32_t b[4];
+          ldmatrix_x4<false>(b, fm::k_ldmatrix_row<E>(k_s, lane, nt, ks));
+          mma_sync<H>(s[nt], qa[ks], fm::FragB{{b[0], b[1]}});
+          mma_sync<H>(s[nt], qa[ks + 1], fm::FragB{{b[2], b[3]}});
+        }
+      }
+      float row_max[2];
+      fm::scale_and_mask<kMasked>(s, row_max, a, mask_base, at.row0, j0, count, lane);
+      quad_reduce(row_max, fm::combine_max);
+      fm::online_update<E>(st, s, o, row_max);
+#pragma unroll
+      for (int kk = 0; kk < fm::kKeySteps; ++kk) {
+        if (!fm::key_step_live(kk, count)) continue;  // p = 0 for all 16 keys: O would gain exact zeros
+        const fm::FragA pa = fm::p_fragment<H>(s, kk);
+#pragma unroll
+        for (int nt = 0; nt < C::kOutTiles; nt += 2) {
+          uint32_t b[4];
+          ldmatrix_x4<true>(b, fm::v_ldmatrix_row<E>(v_s, lane, kk, nt));
+          mma_sync<H>(o[nt], pa, fm::FragB{{b[0], b[1]}});
+          mma_sync<H>(o[nt + 1], pa, fm::FragB{{b[2], b[3]}});
+        }
+      }
     }
-    float row_max[2];
-    fm::scale_and_mask<kMasked>(s, row_max, a, mask_base, at.row0, j0, count, lane);
-    quad_reduce(row_max, fm::combine_max);
-    fm::online_update<E>(st, s, o, row_max);
-#pragma unroll
-    for (int kk = 0; kk < fm::kKeySteps; ++kk) {
-      if (!fm::key_step_live(kk, count)) continue;  // p = 0 for all 16 keys: O would gain exact zeros
-      const fm::FragA pa = fm::p_fragment<H>(s, kk);
-#pragma unroll
-      for (int nt = 0; nt < C::kOutTiles; ++nt) mma_sync<H>(o[nt], pa, fm::v_fragment<E>(vt_s, lane, kk, nt));
-    }
+    __syncthreads();  // everyone is done with this buffer before tile t + 2 refills it
   }
   float l[2] = {st.l[0], st.l[1]};
   quad_reduce(l, fm::combine_sum);

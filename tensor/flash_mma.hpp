@@ -5,8 +5,10 @@
 // tests/tensor/test_flash_mma_tile.cpp replays it on the CPU for all 32 lanes of every warp, with an
 // emulated mma.m16n8k16 and emulated shuffles (FlashAttention-2's scheme, written from the PTX ISA).
 //
-// A block of 4 warps takes 64 query rows, 16 per warp (the mma's M). Per tile of 64 keys, K (row
-// major) and V (transposed) are staged in shared memory as 16-bit values; each warp computes its
+// A block of 4 warps takes 64 query rows, 16 per warp (the mma's M). Tiles of 64 keys of K and V are
+// copied to shared memory as they are (16-bit, row-major; cp.async, double-buffered: the next tile
+// is in flight while the warps work on this one) and read as B fragments by ldmatrix (.trans for
+// V, whose B operand is column-major in key); each warp computes its
 // 16×64 scores S = Q·Kᵀ as 8 n-tiles × E/16 k-steps of mma (f32 accumulators), scales and masks them
 // (in log2 units, so exp is exp2), takes the row max over the 4 lanes that share a row (quad
 // shuffles), rescales its running (m, l, O), rounds P = exp2(s - m) to 16 bits as the A operand of
@@ -37,19 +39,19 @@ constexpr int kRows = kWarps * kWarpRows;      // query rows per block
 constexpr int kKeys = 64;                      // keys per shared-memory tile
 constexpr int kScoreTiles = kKeys / 8;         // n-tiles of one warp's 16×64 scores
 constexpr int kKeySteps = kKeys / 16;          // k-steps of P·V
-// Shared rows are padded by 8 values (4 words) so that a row stride ≡ 4 words (mod 8): the 8 lane
-// groups of a fragment load then read 8 distinct groups of 4 banks.
+// Shared rows are padded by 8 values (16 bytes) so that a row stride ≡ 4 words (mod 32 banks): the 8
+// rows of 16 bytes that one ldmatrix phase reads then start in 8 distinct groups of 4 banks.
 constexpr int kPad = 8;
 
 template <int E_>
 struct Config {
   static constexpr int E = E_;
-  static_assert(E % 16 == 0 && E <= 64, "head dims that are multiples of 16, up to 64");
+  static_assert(E % 32 == 0 && E <= 64, "head dims 32 and 64: ldmatrix.x4 takes two B fragments (k-steps or n-tiles) at once");
   static constexpr int kSteps = E / 16;          // k-steps of Q·Kᵀ (Q fragments per lane)
   static constexpr int kOutTiles = E / 8;        // n-tiles of O
-  static constexpr int kKStride = E + kPad;      // K tile: (kKeys, E) row-major
-  static constexpr int kVStride = kKeys + kPad;  // V tile transposed: (E, kKeys)
-  static_assert((kKStride / 2) % 8 == 4 && (kVStride / 2) % 8 == 4, "bank-conflict-free fragment loads");
+  static constexpr int kStride = E + kPad;         // K and V tiles: (kKeys, E) row-major, padded rows
+  static constexpr int kTile = kKeys * kStride;    // values per tile
+  static_assert((kStride / 2) % 8 == 4, "bank-conflict-free ldmatrix");
 };
 
 // ---- fragments of mma.sync.aligned.m16n8k16.row.col.f32.{bf16,f16}.{bf16,f16}.f32 ---------------
@@ -104,8 +106,7 @@ CJ_HD float from_bits(uint16_t b) {
 #endif
 }
 
-// Two adjacent 16-bit values (4-byte aligned) as one word, and eight (16-byte aligned) as four.
-struct Chunk { uint32_t x[4]; };
+// Two adjacent 16-bit values (4-byte aligned) as one word.
 CJ_HD uint32_t load_pair(const uint16_t* p) {
 #if defined(__CUDA_ARCH__)
   return *reinterpret_cast<const uint32_t*>(p);
@@ -122,21 +123,17 @@ CJ_HD void store_pair(uint16_t* p, uint32_t w) {
   std::memcpy(p, &w, sizeof w);
 #endif
 }
-CJ_HD Chunk load_chunk(const uint16_t* p) {
-  Chunk c;
+
+// 16 bytes from global src to shared dst (both 16-byte aligned), or 16 zero bytes when !valid. On
+// the GPU an asynchronous cp.async (sm_80+) that the kernel waits for (cp.async.wait_group) and
+// then publishes with a barrier; on the CPU a copy.
+CJ_HD void copy_16_async(uint16_t* dst, const uint16_t* src, bool valid) {
 #if defined(__CUDA_ARCH__)
-  const uint4 v = *reinterpret_cast<const uint4*>(p);
-  c.x[0] = v.x, c.x[1] = v.y, c.x[2] = v.z, c.x[3] = v.w;
+  const unsigned to = static_cast<unsigned>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(to), "l"(src), "r"(valid ? 16 : 0));
 #else
-  std::memcpy(c.x, p, sizeof c.x);
-#endif
-  return c;
-}
-CJ_HD void store_chunk(uint16_t* p, const Chunk& c) {
-#if defined(__CUDA_ARCH__)
-  *reinterpret_cast<uint4*>(p) = make_uint4(c.x[0], c.x[1], c.x[2], c.x[3]);
-#else
-  std::memcpy(p, c.x, sizeof c.x);
+  if (valid) std::memcpy(dst, src, 16);
+  else std::memset(dst, 0, 16);
 #endif
 }
 
@@ -163,38 +160,22 @@ CJ_HD WarpPlace warp_place(int64_t block, int warp, int64_t Lq) {
 }
 
 // ---- shared-memory tiles (each of the block's threads calls these with its index) ---------------
-// Keys [j0, j0 + count) of entry b: K row-major into k_s (kKeys, kKStride); rows >= count zeroed,
-// so that no stale bits (a NaN) reach the scores.
-template <int E>
-CJ_HD void load_k_tile(uint16_t* k_s, const Args& a, int64_t b, int64_t j0, int count, int thread) {
-  using C = Config<E>;
-  constexpr int kChunks = E / 8;  // 16-byte chunks per row
-  const uint16_t* src = a.k + b * a.k_batch + j0 * a.k_row;
-  for (int idx = thread; idx < kKeys * kChunks; idx += kThreads) {
-    const int key = idx / kChunks, c = idx % kChunks;  // consecutive threads: consecutive chunks of a row
-    const Chunk v = key < count ? load_chunk(src + key * a.k_row + 8 * c) : Chunk{{0, 0, 0, 0}};
-    store_chunk(k_s + key * C::kKStride + 8 * c, v);
-  }
-}
+CJ_HD int tile_count(int64_t Lk, int64_t j0) { return int(Lk - j0 < kKeys ? Lk - j0 : kKeys); }
 
-// V transposed into vt_s (E, kVStride): a thread takes keys 2p, 2p + 1 (one chunk of 8 head dims
-// each) and writes 8 words (key 2p in the low half), so the B fragments of P·V (two consecutive keys
-// per register) are single word loads; the 32 lanes of a warp take 32 consecutive key pairs, so
-// their stores hit 32 consecutive words. Keys >= count are zeroed (P is 0 there, but 0 · NaN is not).
+// Keys [j0, j0 + count) of entry b into the K and V tiles (kKeys, kStride), 16 bytes per copy,
+// consecutive threads on consecutive chunks of a row (coalesced); rows >= count are zeroed, so that
+// no stale bits (a NaN) reach the scores or 0·v.
 template <int E>
-CJ_HD void load_v_tile(uint16_t* vt_s, const Args& a, int64_t b, int64_t j0, int count, int thread) {
-  using C = Config<E>;
-  constexpr int kPairs = kKeys / 2;
-  const uint16_t* src = a.v + b * a.v_batch + j0 * a.v_row;
-  for (int idx = thread; idx < kPairs * (E / 8); idx += kThreads) {
-    const int p = idx % kPairs, c = idx / kPairs;
-    const Chunk zero{{0, 0, 0, 0}};
-    const Chunk lo = 2 * p < count ? load_chunk(src + (2 * p) * a.v_row + 8 * c) : zero;
-    const Chunk hi = 2 * p + 1 < count ? load_chunk(src + (2 * p + 1) * a.v_row + 8 * c) : zero;
-    CJ_UNROLL
-    for (int x = 0; x < 8; ++x)
-      store_pair(vt_s + (8 * c + x) * C::kVStride + 2 * p,
-                 pack(half_of(lo.x[x >> 1], x & 1), half_of(hi.x[x >> 1], x & 1)));
+CJ_HD void load_kv_tiles(uint16_t* k_tile, uint16_t* v_tile, const Args& a, int64_t b, int64_t j0, int thread) {
+  constexpr int kChunks = E / 8;  // 16-byte chunks per row
+  const int count = tile_count(a.Lk, j0);
+  const uint16_t* k = a.k + b * a.k_batch + j0 * a.k_row;
+  const uint16_t* v = a.v + b * a.v_batch + j0 * a.v_row;
+  for (int idx = thread; idx < kKeys * kChunks; idx += kThreads) {
+    const int key = idx / kChunks, c = idx % kChunks;
+    const bool live = key < count;  // a dead copy still names a valid address: the tile's first row
+    copy_16_async(k_tile + key * Config<E>::kStride + 8 * c, live ? k + key * a.k_row + 8 * c : k, live);
+    copy_16_async(v_tile + key * Config<E>::kStride + 8 * c, live ? v + key * a.v_row + 8 * c : v, live);
   }
 }
 
@@ -213,26 +194,27 @@ CJ_HD void load_q(FragA (&qa)[Config<E>::kSteps], const Args& a, int64_t b, int6
     }
 }
 
-// The B fragment whose n-th column is stored as a row of `tile` (k contiguous): columns [n0, n0 + 8),
-// k in [k0, k0 + 16). Kᵀ is the K tile as it is (n = key, k = head dim); V is its transposed tile
-// (n = head dim, k = key).
-CJ_HD FragB b_fragment(const uint16_t* tile, int stride, int n0, int k0, int lane) {
-  FragB f;
-  CJ_UNROLL
-  for (int r = 0; r < 2; ++r) f.x[r] = load_pair(tile + (n0 + b_n(lane, 2 * r)) * stride + k0 + b_k(lane, 2 * r));
-  return f;
+// B fragments come from the tiles by ldmatrix.sync.aligned.m8n8.x4[.trans].shared.b16: lane l gives
+// the address of row l%8 of the 8×8 matrix l/8 (16 bytes); register m of lane l receives, of matrix m,
+// the pair (row l/4, cols 2(l%4) and 2(l%4)+1), or with .trans the pair (rows 2(l%4) and 2(l%4)+1,
+// col l/4). The functions below give lane l's row address.
+//
+// Kᵀ (n = key, k = head dim; K row-major): matrix m holds keys 8nt.. and head dims 16(ks + m/2) + 8(m%2)..;
+// without .trans, registers {0, 1} are the B fragment of (score n-tile nt, k-step ks), {2, 3} that of
+// (nt, ks + 1).
+template <int E>
+CJ_HD const uint16_t* k_ldmatrix_row(const uint16_t* k_tile, int lane, int nt, int ks) {
+  const int m = lane >> 3;
+  return k_tile + (8 * nt + (lane & 7)) * Config<E>::kStride + 16 * (ks + (m >> 1)) + 8 * (m & 1);
 }
 
-// B fragment of Kᵀ for score n-tile nt (keys 8nt..) and k-step ks (head dims 16ks..).
+// V (k = key, n = head dim; V row-major): matrix m holds keys 16kk + 8(m%2).. and head dims 8(nt + m/2)..;
+// with .trans, registers {0, 1} are the B fragment of (k-step kk, output n-tile nt), {2, 3} that of
+// (kk, nt + 1).
 template <int E>
-CJ_HD FragB k_fragment(const uint16_t* k_s, int lane, int nt, int ks) {
-  return b_fragment(k_s, Config<E>::kKStride, 8 * nt, 16 * ks, lane);
-}
-
-// B fragment of V for k-step kk (keys 16kk..) and output n-tile nt (head dims 8nt..).
-template <int E>
-CJ_HD FragB v_fragment(const uint16_t* vt_s, int lane, int kk, int nt) {
-  return b_fragment(vt_s, Config<E>::kVStride, 8 * nt, 16 * kk, lane);
+CJ_HD const uint16_t* v_ldmatrix_row(const uint16_t* v_tile, int lane, int kk, int nt) {
+  const int m = lane >> 3;
+  return v_tile + (16 * kk + 8 * (m & 1) + (lane & 7)) * Config<E>::kStride + 8 * (nt + (m >> 1));
 }
 
 // The mma work a partial key tile (count < kKeys keys) needs: score n-tiles and P·V k-steps that

@@ -5,8 +5,8 @@
 // no mask, key padding that empties whole tiles, full bool and additive masks (each with a fully
 // masked query), broadcast masks, and strided q/k/v views (a packed qkv buffer, padded rows).
 // Also: the fragment layouts are bijections onto their tiles, the P fragment reads the score
-// element of its own row and key, the emulated mma is a matrix product, and the shared-memory
-// fragment loads and transposed V stores are free of bank conflicts.
+// element of its own row and key, the emulated mma is a matrix product, the ldmatrix row addresses
+// give the B fragments of the layout, and their reads are free of bank conflicts.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -103,46 +103,80 @@ TEST(FlashMmaTile, TheEmulatedMmaIsAMatrixProduct) {
   check_emulated_mma<fm::F16>();
 }
 
-// Shared memory has 32 banks of 4 bytes: the 32 lanes' words of one fragment load (and of one round
-// of the transposed V stores) must fall into 32 distinct banks.
+// The B fragments that ldmatrix gives from the row addresses of k_ldmatrix_row / v_ldmatrix_row are
+// those of the B layout: for Kᵀ, b_i of (nt, ks) is K[8nt + n][16ks + k]; for V, b_i of (kk, nt) is
+// V[16kk + k][8nt + n], with (k, n) = (b_k, b_n)(lane, i). Registers {0, 1} are the first fragment,
+// {2, 3} the second (k-step ks + 1, or n-tile nt + 1).
+template <int E>
+void check_ldmatrix_fragments() {
+  using C = fm::Config<E>;
+  std::vector<uint16_t> tile(C::kTile);
+  for (size_t n = 0; n < tile.size(); ++n) tile[n] = uint16_t(n * 7 + 3);  // distinct values
+  auto at = [&](int row, int col) { return tile[row * C::kStride + col]; };
+  std::array<const uint16_t*, fm::kLanes> rows;
+  std::array<std::array<uint32_t, 4>, fm::kLanes> regs;
+  auto expect_fragment = [&](int lane, int first, auto&& element, const std::string& what) {
+    for (int i = 0; i < 4; ++i)
+      EXPECT_EQ(fm::half_of(regs[lane][first + i / 2], i & 1), element(fm::b_k(lane, i), fm::b_n(lane, i)))
+          << what << " lane " << lane << " b" << i;
+  };
+  for (int nt = 0; nt < fm::kScoreTiles; ++nt)
+    for (int ks = 0; ks < C::kSteps; ks += 2) {
+      for (int lane = 0; lane < fm::kLanes; ++lane) rows[lane] = fm::k_ldmatrix_row<E>(tile.data(), lane, nt, ks);
+      flash_mma_emu::ldmatrix_x4<false>(regs, rows);
+      for (int lane = 0; lane < fm::kLanes; ++lane)
+        for (int h = 0; h < 2; ++h)
+          expect_fragment(lane, 2 * h, [&](int k, int n) { return at(8 * nt + n, 16 * (ks + h) + k); },
+                          "K E=" + std::to_string(E) + " nt " + std::to_string(nt) + " ks " + std::to_string(ks + h));
+    }
+  for (int kk = 0; kk < fm::kKeySteps; ++kk)
+    for (int nt = 0; nt < C::kOutTiles; nt += 2) {
+      for (int lane = 0; lane < fm::kLanes; ++lane) rows[lane] = fm::v_ldmatrix_row<E>(tile.data(), lane, kk, nt);
+      flash_mma_emu::ldmatrix_x4<true>(regs, rows);
+      for (int lane = 0; lane < fm::kLanes; ++lane)
+        for (int h = 0; h < 2; ++h)
+          expect_fragment(lane, 2 * h, [&](int k, int n) { return at(16 * kk + k, 8 * (nt + h) + n); },
+                          "V E=" + std::to_string(E) + " kk " + std::to_string(kk) + " nt " + std::to_string(nt + h));
+    }
+}
+
+TEST(FlashMmaTile, LdmatrixGivesTheBFragmentsOfTheLayout) {
+  check_ldmatrix_fragments<32>();
+  check_ldmatrix_fragments<64>();
+}
+
+// Shared memory has 32 banks of 4 bytes, and ldmatrix.x4 reads its 4 matrices in 4 phases of 8 rows of
+// 16 bytes: within a phase the 8 rows must start in 8 distinct groups of 4 banks (and be 16-byte aligned).
 template <int E>
 void check_banks() {
   using C = fm::Config<E>;
-  std::vector<uint16_t> tile(std::max(fm::kKeys * C::kKStride, E * C::kVStride));
-  for (size_t n = 0; n < tile.size(); ++n) tile[n] = uint16_t(n);  // a loaded word names its own address
-  auto banks_distinct = [](const std::array<int, fm::kLanes>& half_index) {
-    std::set<int> banks;
-    for (int h : half_index) banks.insert((h / 2) % 32);
-    return banks.size() == size_t(fm::kLanes);
-  };
-  for (int r = 0; r < 2; ++r) {
-    std::array<int, fm::kLanes> k_at, v_at;
-    for (int lane = 0; lane < fm::kLanes; ++lane) {
-      k_at[lane] = fm::half_of(fm::k_fragment<E>(tile.data(), lane, 3, C::kSteps - 1).x[r], 0);
-      v_at[lane] = fm::half_of(fm::v_fragment<E>(tile.data(), lane, 2, C::kOutTiles - 1).x[r], 0);
+  std::vector<uint16_t> tile(C::kTile);
+  auto conflict_free = [&](const std::array<const uint16_t*, fm::kLanes>& rows) {
+    for (int m = 0; m < 4; ++m) {
+      std::set<int> groups;
+      for (int r = 0; r < 8; ++r) {
+        const auto half = rows[8 * m + r] - tile.data();
+        if (half % 8 != 0) return false;
+        groups.insert(int(half / 8) % 8);  // 16-byte group of banks
+      }
+      if (groups.size() != 8) return false;
     }
-    EXPECT_TRUE(banks_distinct(k_at)) << "K fragment, E=" << E;
-    EXPECT_TRUE(banks_distinct(v_at)) << "V fragment, E=" << E;
-  }
-  // the V stores of one warp (threads 0..31, the first round of load_v_tile), element x of their
-  // chunks: V's values name their (key, head dim), and the transposed tile shows where each went
-  std::vector<uint16_t> vt(E * C::kVStride, 0), v(fm::kKeys * E);
-  for (size_t n = 0; n < v.size(); ++n) v[n] = uint16_t(n + 1);
-  fm::Args a{};
-  a.v = v.data(), a.v_row = E;
-  for (int lane = 0; lane < fm::kLanes; ++lane) fm::load_v_tile<E>(vt.data(), a, 0, 0, fm::kKeys, lane);
-  std::vector<int> where(v.size() + 1, -1);
-  for (size_t n = 0; n < vt.size(); ++n) where[vt[n]] = int(n);
-  for (int x = 0; x < 8; ++x) {
-    std::array<int, fm::kLanes> at;
-    for (int lane = 0; lane < fm::kLanes; ++lane) at[lane] = where[2 * lane * E + x + 1];  // key 2·lane, dim x
-    EXPECT_TRUE(banks_distinct(at)) << "V stores, E=" << E << " x=" << x;
-    for (int lane = 0; lane < fm::kLanes; ++lane)  // key 2·lane + 1 in the word's upper half
-      EXPECT_EQ(where[(2 * lane + 1) * E + x + 1], at[lane] + 1) << "V stores, E=" << E << " x=" << x;
-  }
+    return true;
+  };
+  std::array<const uint16_t*, fm::kLanes> rows;
+  for (int nt = 0; nt < fm::kScoreTiles; ++nt)
+    for (int ks = 0; ks < C::kSteps; ks += 2) {
+      for (int lane = 0; lane < fm::kLanes; ++lane) rows[lane] = fm::k_ldmatrix_row<E>(tile.data(), lane, nt, ks);
+      EXPECT_TRUE(conflict_free(rows)) << "K E=" << E << " nt " << nt << " ks " << ks;
+    }
+  for (int kk = 0; kk < fm::kKeySteps; ++kk)
+    for (int nt = 0; nt < C::kOutTiles; nt += 2) {
+      for (int lane = 0; lane < fm::kLanes; ++lane) rows[lane] = fm::v_ldmatrix_row<E>(tile.data(), lane, kk, nt);
+      EXPECT_TRUE(conflict_free(rows)) << "V E=" << E << " kk " << kk << " nt " << nt;
+    }
 }
 
-TEST(FlashMmaTile, SharedMemoryAccessesAreFreeOfBankConflicts) {
+TEST(FlashMmaTile, LdmatrixReadsAreFreeOfBankConflicts) {
   check_banks<32>();
   check_banks<64>();
 }
