@@ -1,19 +1,19 @@
 #pragma once
 // The per-lane maths of the tensor-core flash attention forward (cuda/flash_attention_mma.cu) for
-// bf16/f16 inputs and head dims 32 and 64, as CJ_HD functions: the kernel only runs the mma
-// instructions and the quad shuffles between calls into this header, and
-// tests/tensor/test_flash_mma_tile.cpp replays it on the CPU for all 32 lanes of every warp, with an
-// emulated mma.m16n8k16 and emulated shuffles (FlashAttention-2's scheme, written from the PTX ISA).
+// bf16/f16 inputs and head dims 32 and 64, as CJ_HD functions: the kernel only runs the warp-wide
+// instructions (mma, ldmatrix, quad shuffles) between calls into this header, and
+// tests/tensor/test_flash_mma_tile.cpp replays it on the CPU for all 32 lanes of every warp, with
+// those instructions emulated (FlashAttention-2's scheme, written from the PTX ISA).
 //
 // A block of 4 warps takes 64 query rows, 16 per warp (the mma's M). Tiles of 64 keys of K and V are
 // copied to shared memory as they are (16-bit, row-major; cp.async, double-buffered: the next tile
-// is in flight while the warps work on this one) and read as B fragments by ldmatrix (.trans for
-// V, whose B operand is column-major in key); each warp computes its
-// 16×64 scores S = Q·Kᵀ as 8 n-tiles × E/16 k-steps of mma (f32 accumulators), scales and masks them
-// (in log2 units, so exp is exp2), takes the row max over the 4 lanes that share a row (quad
-// shuffles), rescales its running (m, l, O), rounds P = exp2(s - m) to 16 bits as the A operand of
-// O += P·V (the C fragment of S is laid out as the A fragment of P: no data moves), and at the end
-// sums l over the quad and writes out = O / l and lse = m ln 2 + log l (f32, natural log).
+// is in flight while the warps work on this one) and read as B fragments by ldmatrix (.trans for V,
+// whose B operand runs along the keys). Each warp computes its 16×64 scores S = Q·Kᵀ as 8 n-tiles ×
+// E/16 k-steps of mma (f32 accumulators), scales and masks them (in log2 units, so exp is exp2),
+// takes the row max over the 4 lanes that share a row (quad shuffles), rescales its running (m, l,
+// O), rounds P = exp2(s - m) to 16 bits as the A operand of O += P·V (the C fragment of S is laid out
+// as the A fragment of P: no data moves), and at the end sums l over the quad and writes
+// out = O / l and lse = m ln 2 + log l (f32, natural log).
 // A query whose keys are all masked gets out = 0 and lse = -inf, as the CPU op.
 #include <cmath>
 #include <cstdint>
