@@ -1,5 +1,6 @@
 // The flash attention entry points: checks nothing (attention.cu did), picks the dtype's kernels
-// (flash_attention_{f32,bf16,f16}.cu, built from flash_attention_kernels.cuh).
+// (flash_attention_{f32,bf16,f16}.cu, built from flash_attention_kernels.cuh; the bf16/f16 forward
+// at head dims 32 and 64 from flash_attention_mma.cu, on the tensor cores).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -18,6 +19,11 @@ void backward_for(const Operands& x, const Tensor& gout, const Tensor& out, cons
 
 void forward(const Operands& x, const Tensor& out, const Tensor& lse) {
   if (x.q.numel() == 0) return;
+  if (tensor_cores_take(x)) {
+    forward_mma(x, out, lse);
+    CJ_CUDA_CHECK_LAUNCH("scaled_dot_product_attention (flash, tensor cores)");
+    return;
+  }
   switch (x.q.dtype()) {
     case DType::f32: detail::forward_for<float>(x, out, lse); break;
     case DType::bf16: detail::forward_for<__nv_bfloat16>(x, out, lse); break;

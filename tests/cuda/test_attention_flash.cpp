@@ -1,7 +1,11 @@
 // The fused flash attention kernels against the CPU op (f64, on the same rounded inputs) at every
 // head dim they take, in f32/bf16/f16, with every mask form (a fully masked query row included),
 // forward and backward; both paths on a fully masked query; against the GEMM path; on strided
-// inputs; and the path switch.
+// inputs; and the path switch. The bf16/f16 forward at head dims 32 and 64 runs on the tensor cores
+// (flash_attention_mma.cu) unless switched off: it is checked against the CPU op at lengths that
+// leave partial warps, blocks and key tiles, on strided and misaligned views, and against the
+// CUDA-core kernel.
+#include "cuda/flash_attention.hpp"
 #include "tests/cuda/gpu_test.hpp"
 #include "tests/tensor/attention_cases.hpp"
 
@@ -15,6 +19,13 @@ struct PathGuard {
   cuda::AttentionPath before = cuda::attention_path();
   explicit PathGuard(cuda::AttentionPath p) { cuda::set_attention_path(p); }
   ~PathGuard() { cuda::set_attention_path(before); }
+};
+
+// Switches the tensor-core forward on or off for one scope.
+struct TensorCoreGuard {
+  bool before = cuda::flash_attention::tensor_cores();
+  explicit TensorCoreGuard(bool on) { cuda::flash_attention::set_tensor_cores(on); }
+  ~TensorCoreGuard() { cuda::flash_attention::set_tensor_cores(before); }
 };
 
 Tensor f64(const Tensor& t) { return ops::to(t, DType::f64); }
@@ -34,7 +45,7 @@ GpuResult check_against_cpu(DType dt, int64_t E, MaskKind kind, int64_t Lq, int6
                            (path == cuda::AttentionPath::gemm ? " gemm path" : " flash path");
   Tensor q = random_cpu({B, H, Lq, E}, dt, 80), k = random_cpu({B, H, Lk, E}, dt, 81);
   Tensor v = random_cpu({B, H, Lk, E}, dt, 82), gout = random_cpu({B, H, Lq, E}, dt, 83, -1, 1);
-  Tensor mask = make_attention_mask(kind, B, H, Lq, Lk);
+  Tensor mask = attention_mask_any_length(kind, B, H, Lq, Lk);
   std::optional<Tensor> mask_cpu, mask_gpu, mask64;
   if (mask.defined()) {
     mask_cpu = mask;
@@ -62,11 +73,82 @@ GpuResult check_against_cpu(DType dt, int64_t E, MaskKind kind, int64_t Lq, int6
 
 TEST(CudaFlashAttention, MatchesTheCpuOpAtEveryHeadDimDtypeAndMask) {
   CJ_REQUIRE_GPU();
-  for (DType dt : {DType::f32, DType::bf16, DType::f16})
-    for (int64_t E : {8, 18, 32, 64})
-      for (MaskKind kind : kAllMasks) {
-        check_against_cpu(dt, E, kind, 70, 75);   // one lane per query, two query blocks, ragged key tiles
-        check_against_cpu(dt, E, kind, 11, 197);  // slots over patches: 4 lanes per query
+  for (bool tensor_cores : {true, false}) {  // off: 16-bit forwards at E 32/64 on the CUDA-core kernel too
+    TensorCoreGuard guard(tensor_cores);
+    for (DType dt : {DType::f32, DType::bf16, DType::f16})
+      for (int64_t E : {8, 18, 32, 64}) {
+        if (!tensor_cores && (dt == DType::f32 || E < 32)) continue;  // nothing changes there
+        for (MaskKind kind : kAllMasks) {
+          check_against_cpu(dt, E, kind, 70, 75);   // one lane per query, two query blocks, ragged key tiles
+          check_against_cpu(dt, E, kind, 11, 197);  // slots over patches: 4 lanes per query
+        }
+      }
+  }
+}
+
+// The tensor-core forward (and the CUDA-core backward from its out and lse) at lengths that leave
+// partial warps (16 rows), blocks (64 rows) and key tiles (64 keys), including single queries and keys.
+TEST(CudaFlashAttention, TensorCoreForwardMatchesTheCpuOpAtEveryLength) {
+  CJ_REQUIRE_GPU();
+  TensorCoreGuard on(true);
+  const std::pair<int64_t, int64_t> lengths[] = {{1, 1},   {1, 257},  {15, 16},  {16, 17},  {17, 15},
+                                                 {64, 64}, {64, 197}, {197, 1},  {197, 197}, {257, 257}};
+  for (DType dt : {DType::bf16, DType::f16})
+    for (int64_t E : {32, 64})
+      for (auto [Lq, Lk] : lengths)
+        for (MaskKind kind : kAllMasks) {
+          const bool all_masks = (Lq == 64 && Lk == 197) || (Lq == 17 && Lk == 15) || Lq == 197;
+          if (all_masks || kind == MaskKind::none || kind == MaskKind::key_padding) check_against_cpu(dt, E, kind, Lq, Lk);
+        }
+}
+
+// q, k, v as views of one (B, H, L, 3E) buffer (read in place: row stride 3E), and views offset by 4
+// values with a row stride of E + 4 (not 16-byte aligned: the dispatch copies them first).
+TEST(CudaFlashAttention, TensorCoreForwardTakesStridedAndMisalignedViews) {
+  CJ_REQUIRE_GPU();
+  TensorCoreGuard on(true);
+  for (DType dt : {DType::bf16, DType::f16})
+    for (int64_t E : {32, 64})
+      for (bool aligned : {true, false}) {
+        const int64_t B = 2, H = 3, L = 83, Lk = 70;
+        Tensor q, k, v;
+        if (aligned) {
+          Tensor qkv = to_gpu(random_cpu({B, H, L, 3 * E}, dt, 101));
+          q = ops::slice(qkv, -1, 0, E), k = ops::slice(qkv, -1, E, 2 * E), v = ops::slice(qkv, -1, 2 * E, 3 * E);
+        } else {
+          auto view = [&](int64_t len, uint32_t seed) {
+            return ops::slice(to_gpu(random_cpu({B, H, len, E + 4}, dt, seed)), -1, 4, E + 4);
+          };
+          q = view(L, 102), k = view(Lk, 103), v = view(Lk, 104);
+        }
+        auto ref = ops::scaled_dot_product_attention(f64(to_cpu(q)), f64(to_cpu(k)), f64(to_cpu(v)));
+        auto got = cuda::scaled_dot_product_attention(q, k, v, std::nullopt, std::nullopt);
+        const std::string what = std::string(dtype_name(dt)) + " E=" + std::to_string(E) + (aligned ? " packed" : " misaligned");
+        EXPECT_LE(err(got.out, ref.out), tolerance(dt)) << what;
+        EXPECT_LE(err(got.lse, ref.lse), 1e-5) << what;
+      }
+}
+
+// Tensor cores against the CUDA-core kernel on the same GPU inputs (both rounded once at the end).
+TEST(CudaFlashAttention, TensorCoreForwardMatchesTheCudaCoreKernel) {
+  CJ_REQUIRE_GPU();
+  PathGuard flash(cuda::AttentionPath::flash);
+  for (DType dt : {DType::bf16, DType::f16})
+    for (auto [H, L, Lk, E] : {std::array<int64_t, 4>{6, 197, 197, 64}, {12, 201, 201, 64}, {4, 7, 196, 32}})
+      for (MaskKind kind : {MaskKind::none, MaskKind::key_padding, MaskKind::additive}) {
+        Tensor q = to_gpu(random_cpu({2, H, L, E}, dt, 110)), k = to_gpu(random_cpu({2, H, Lk, E}, dt, 111));
+        Tensor v = to_gpu(random_cpu({2, H, Lk, E}, dt, 112));
+        std::optional<Tensor> mask;
+        if (kind != MaskKind::none) mask = to_gpu(attention_mask_any_length(kind, 2, H, L, Lk));
+        auto run = [&](bool tensor_cores) {
+          TensorCoreGuard guard(tensor_cores);
+          return cuda::scaled_dot_product_attention(q, k, v, mask, std::nullopt);
+        };
+        auto mma = run(true), cores = run(false);
+        const std::string what = std::string(dtype_name(dt)) + " H=" + std::to_string(H) + " L=" + std::to_string(L) +
+                                 " E=" + std::to_string(E) + " " + mask_name(kind);
+        EXPECT_LE(err(mma.out, cores.out), 2 * tolerance(dt)) << what;
+        EXPECT_LE(err(mma.lse, cores.lse), 1e-5) << what;
       }
 }
 

@@ -38,6 +38,17 @@ inline Tensor make_attention_mask(MaskKind kind, int64_t B, int64_t H, int64_t L
   return ops::to(from_vector(x, {Lq, Lk}), DType::f32);
 }
 
+// make_attention_mask where the lengths allow it (Lq > 5, Lk > 7); shorter ones get a bool key mask
+// (B, 1, 1, Lk) dropping key 0 of batch 1 (key padding, full bool) or an additive (Lk) row broadcast
+// to every query and head.
+inline Tensor attention_mask_any_length(MaskKind kind, int64_t B, int64_t H, int64_t Lq, int64_t Lk) {
+  if (kind == MaskKind::none || (Lq > 5 && Lk > 7)) return make_attention_mask(kind, B, H, Lq, Lk);
+  if (kind == MaskKind::additive) return seeded_uniform({Lk}, 7, -3, 3, DType::f32);
+  std::vector<bool> keep(B * Lk, true);
+  if (Lk > 1) keep[Lk] = false;
+  return from_vector(keep, {B, 1, 1, Lk});
+}
+
 // Query 5 of the first (batch, head) entry of t (B, H, Lq, ...): the one query that both the full bool
 // and the additive mask leave without a live key (the bool mask keeps keys of query 5 elsewhere).
 inline Tensor the_empty_query(const Tensor& t) { return ops::select(ops::select(ops::select(t, 0, 0), 0, 0), 0, 5); }
