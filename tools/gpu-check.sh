@@ -18,6 +18,7 @@ LOG=$OUTDIR/gpu-check.log
 BUILD=${BUILD_DIR:-$ROOT/build-gpu}
 mkdir -p "$OUTDIR"
 exec > >(tee "$LOG") 2>&1
+TEE_PID=$!
 
 export PATH=/usr/local/cuda/bin:$PATH
 START=$(date +%s)
@@ -29,6 +30,7 @@ step() { echo; echo "=== $1 (t=$(elapsed)s)"; }
 record() {  # record NAME STATUS
   if [ "$2" -eq 0 ]; then SUMMARY+=("ok    $1")
   elif [ "$2" -eq 125 ]; then SUMMARY+=("skip  $1 (out of time budget)")
+  elif [ "$2" -eq 124 ]; then SUMMARY+=("FAIL  $1 (stopped by its time limit)"); FAILED=1
   else SUMMARY+=("FAIL  $1 (exit $2)"); FAILED=1; fi
 }
 skip() { SUMMARY+=("skip  $1"); echo "skipped: $1"; }
@@ -44,7 +46,7 @@ bounded() {
     LAST_RC=125
     return 125
   fi
-  timeout "$((left < max ? left : max))" "$@"
+  timeout -k 10 "$((left < max ? left : max))" "$@"
   LAST_RC=$?
   return $LAST_RC
 }
@@ -52,6 +54,8 @@ finish() {
   echo; echo "=== summary (total $(elapsed)s)"
   printf '  %s\n' "${SUMMARY[@]}"
   echo "log: $LOG"
+  exec >&- 2>&-
+  wait "$TEE_PID"  # the log is complete before the command returns (the device run ends what is left running)
   exit $FAILED
 }
 
@@ -108,6 +112,21 @@ if [ -x "$BUILD/bin/cjepa" ]; then
   record "cjepa info" $?
   "$BUILD/bin/cjepa" info --selftest  # a kernel and a 1 MiB round trip, then the allocator's stats
   record "cjepa info --selftest" $?
+else
+  skip "cjepa info (no cjepa program in a kernels-only build)"
+fi
+
+# Without this, a machine whose GPU our CUDA runtime cannot use would end with every GPU step "ok":
+# each test, bench and sandbox skips, saying why, and exits 0.
+step "GPU visible to this build (one saxpy kernel)"
+PROBE=$(timeout -k 5 60 "$BUILD/tests/cj_test_cuda" --gtest_filter=CudaDevice.SaxpyKernelRunsOnTheGpu 2>&1)
+rc=$?
+echo "$PROBE"
+if grep -q "no GPU:" <<< "$PROBE"; then
+  SUMMARY+=("FAIL  GPU not usable by this build, so every GPU step below only skipped: $(grep -o 'no GPU:.*' <<< "$PROBE" | head -1)")
+  FAILED=1
+else
+  record "saxpy kernel on the GPU" "$rc"
 fi
 
 # What follows runs in order of value for a session with little GPU time (correctness, then the
@@ -118,7 +137,7 @@ if bounded 60 300 "$BUILD/tests/cj_test_cuda" --gtest_brief=1; then
 else
   rc=$LAST_RC
   record "cj_test_cuda" "$rc"
-  if [ "$rc" -gt 1 ] && [ "$rc" -ne 124 ]; then  # a crash, not failed assertions: find the culprit(s)
+  if [ "$rc" -gt 1 ] && [ "$rc" -ne 124 ] && [ "$rc" -ne 125 ]; then  # a crash, not failed assertions: find the culprit(s)
     echo "cj_test_cuda exited with $rc: running each test in its own process to isolate it"
     (cd "$BUILD" && bounded 60 240 ctest -L cuda --output-on-failure --timeout 60)
     record "ctest -L cuda (isolation)" $?
