@@ -79,6 +79,17 @@ if [ -d "$ROOT/.gpudeps/usr" ]; then
   CONFIG+=(-DCMAKE_PREFIX_PATH="$ROOT/.gpudeps/usr")
   export LD_LIBRARY_PATH="$ROOT/.gpudeps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 fi
+# Without a system cuDNN, the one PyTorch's wheel (nvidia-cudnn-cu13) brings: headers and only a
+# versioned libcudnn.so.9, which CMake's find_library(cudnn) cannot see (the configure said cuDNN OFF).
+if [ ! -f /usr/local/cuda/include/cudnn.h ] && [ ! -f /usr/include/cudnn.h ]; then
+  CUDNN_WHEEL=$(python3 -c 'import nvidia.cudnn; print(list(nvidia.cudnn.__path__)[0])' 2>/dev/null || true)
+  CUDNN_SO=$(ls "$CUDNN_WHEEL"/lib/libcudnn.so.* 2>/dev/null | head -1)
+  if [ -f "$CUDNN_WHEEL/include/cudnn.h" ] && [ -n "$CUDNN_SO" ]; then
+    echo "cuDNN from PyTorch's wheel: $CUDNN_SO"
+    CONFIG+=(-DCUDNN_INCLUDE_DIR="$CUDNN_WHEEL/include" -DCUDNN_LIBRARY="$CUDNN_SO")
+    export LD_LIBRARY_PATH="$CUDNN_WHEEL/lib:${LD_LIBRARY_PATH:-}"  # cuDNN loads its engine libraries from there
+  fi
+fi
 CONFIG+=(-DCJ_KERNELS_ONLY=$KERNELS_ONLY)
 if ! cmake "${CONFIG[@]}" -DCJ_BUILD_BENCH=ON; then
   echo "configure with benchmarks failed; retrying without them (no Google Benchmark here?)"
