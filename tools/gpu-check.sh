@@ -27,13 +27,18 @@ SUMMARY=()
 FAILED=0
 elapsed() { echo $(($(date +%s) - START)); }
 step() { echo; echo "=== $1 (t=$(elapsed)s)"; }
-record() {  # record NAME STATUS
-  if [ "$2" -eq 0 ]; then SUMMARY+=("ok    $1")
+LAST_T=$START
+record() {  # record NAME STATUS; each line says how long it took since the previous one (budgets for next time)
+  local now t
+  now=$(date +%s)
+  t="$((now - LAST_T)) s"
+  LAST_T=$now
+  if [ "$2" -eq 0 ]; then SUMMARY+=("ok    $1 ($t)")
   elif [ "$2" -eq 125 ]; then SUMMARY+=("skip  $1 (out of time budget)")
-  elif [ "$2" -eq 124 ]; then SUMMARY+=("FAIL  $1 (stopped by its time limit)"); FAILED=1
-  else SUMMARY+=("FAIL  $1 (exit $2)"); FAILED=1; fi
+  elif [ "$2" -eq 124 ]; then SUMMARY+=("FAIL  $1 (stopped by its time limit, $t)"); FAILED=1
+  else SUMMARY+=("FAIL  $1 (exit $2, $t)"); FAILED=1; fi
 }
-skip() { SUMMARY+=("skip  $1"); echo "skipped: $1"; }
+skip() { SUMMARY+=("skip  $1"); echo "skipped: $1"; LAST_T=$(date +%s); }
 # bounded MIN MAX cmd...: runs cmd under `timeout` of MAX seconds or what is left of BUDGET, whichever
 # is less; when less than MIN seconds are left it does not start (LAST_RC=125) and says so.
 LAST_RC=0
@@ -136,6 +141,7 @@ echo "$PROBE"
 if grep -q "no GPU:" <<< "$PROBE"; then
   SUMMARY+=("FAIL  GPU not usable by this build, so every GPU step below only skipped: $(grep -o 'no GPU:.*' <<< "$PROBE" | head -1)")
   FAILED=1
+  LAST_T=$(date +%s)
 else
   record "saxpy kernel on the GPU" "$rc"
 fi
@@ -214,7 +220,7 @@ mapfile -t CPU_SUITES < <(existing_targets cj_test_tensor cj_test_autograd cj_te
 if bounded 60 200 cmake --build "$BUILD" -j"$(nproc)" --target "${CPU_SUITES[@]}"; then
   (cd "$BUILD" && OMP_NUM_THREADS=4 bounded 30 240 ctest -L 'tensor|autograd|nn|apps' -j"$(nproc)" --output-on-failure \
     --timeout 120)
-  record "ctest cpu suites" $?
+  record "cpu suites (build, ctest)" $?
 else
   record "build cpu suites" "$LAST_RC"
 fi
