@@ -21,6 +21,11 @@ exec > >(tee "$LOG") 2>&1
 TEE_PID=$!
 
 export PATH=/usr/local/cuda/bin:$PATH
+# Output goes through a pipe (tee): without these, a program killed by its time limit or crashing
+# loses every line it printed (Python and C stdio buffer whole blocks for a pipe).
+export PYTHONUNBUFFERED=1
+LINEBUF=(stdbuf -oL -eL)
+command -v stdbuf >/dev/null || LINEBUF=()
 START=$(date +%s)
 BUDGET=${GPU_CHECK_BUDGET:-460}  # seconds for the whole check, build included (the issue asks < 8 min)
 SUMMARY=()
@@ -163,7 +168,7 @@ fi
 
 step "benchmarks: cjepa vs PyTorch, same card, TF32 off"
 if [ -x "$BUILD/bin/bench_cuda_ops" ]; then
-  bounded 30 150 "$BUILD/bin/bench_cuda_ops" --benchmark_out="$OUTDIR/bench_cuda_ops.json" --benchmark_out_format=json
+  bounded 30 150 "${LINEBUF[@]}" "$BUILD/bin/bench_cuda_ops" --benchmark_out="$OUTDIR/bench_cuda_ops.json" --benchmark_out_format=json
   record "bench_cuda_ops" "$LAST_RC"
   bounded 30 150 python3 "$ROOT/bench/torch_cuda_reference.py" --ours "$OUTDIR/bench_cuda_ops.json"
   record "torch_cuda_reference.py" "$LAST_RC"
@@ -186,7 +191,7 @@ fi
 step "kernel sandbox: versions side by side, each checked against the CPU (bench/sandbox)"
 for prog in sandbox_attention sandbox_softmax sandbox_layer_norm sandbox_elementwise; do
   if [ -x "$BUILD/bin/$prog" ]; then
-    bounded 20 120 "$BUILD/bin/$prog"
+    bounded 20 120 "${LINEBUF[@]}" "$BUILD/bin/$prog"
     record "$prog" "$LAST_RC"
   else
     skip "$prog (not built)"
