@@ -123,6 +123,8 @@ echo "targets: ${TARGETS[*]}"
 # Keep going past a target that does not compile: each step below skips a program that was not built.
 KEEP_GOING=(-k 0)
 [ ${#GEN[@]} -eq 0 ] && KEEP_GOING=(-k)
+# An earlier run's program must not stand in for one that fails to build now: each is relinked.
+for t in "${TARGETS[@]}"; do rm -f "$BUILD/bin/$t" "$BUILD/tests/$t"; done
 cmake --build "$BUILD" -j"$(nproc)" --target "${TARGETS[@]}" -- "${KEEP_GOING[@]}"
 record build $?
 [ -x "$BUILD/tests/cj_test_cuda" ] || { echo "cj_test_cuda was not built: no GPU step can run"; finish; }
