@@ -19,6 +19,12 @@ out="$(mktemp /tmp/cj_models_XXXX.jsonl)"
 trap 'rm -f "$out"' EXIT
 # shellcheck disable=SC2206
 torch_flags=("$@" ${TORCH_EXTRA:-})  # both sides take --key=value
+table() {
+  echo "$(lscpu | sed -n 's/^Model name: *//p'), $threads threads each; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  python3 "$here/model_bench.py" table "$out"
+}
+# Stopped by a time limit (gpu-check.sh's timeout sends TERM): what was measured still makes the table.
+trap 'echo "run_models.sh: stopped; the table has the rows measured before" >&2; table; exit 124' TERM
 # A side that fails is reported and the other side's rows still make the table; exit status 1 then.
 status=0
 for ((r = 0; r < rounds; ++r)); do
@@ -36,6 +42,5 @@ for ((r = 0; r < rounds; ++r)); do
       { echo "run_models.sh: $ref failed (exit $?)" >&2; status=1; }
   done
 done
-echo "$(lscpu | sed -n 's/^Model name: *//p'), $threads threads each; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 "$here/model_bench.py" table "$out"
+table
 exit $status
