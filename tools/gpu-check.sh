@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One command for a GPU machine (H100/H200, CUDA 13): configure with CUDA (Release, sm_90), build
-# what the GPU checks need, then, in order of value: the CUDA test suite, the CUDA op benchmarks and
+# One command for a GPU machine (H100/H200, CUDA 13): configure with CUDA (Release, sm_90; cuDNN from
+# PyTorch's wheel where the toolkit has none), build what the GPU checks need, check with one kernel
+# that the GPU is usable, then, in order of value: the CUDA test suite, the CUDA op benchmarks and
 # the whole-model benchmarks beside PyTorch on the same card, the kernel sandboxes, compute-sanitizer
 # memcheck on the CUDA tests, the models beside torch.compile, and the CPU suites. Each step is
 # bounded by what is left of the time budget (GPU_CHECK_BUDGET seconds, default 460, build
