@@ -76,24 +76,28 @@ def table(path):
             best[k] = (speed, r)
     rows = [r for _, r in best.values()]
     ours = {key(r): r for r in rows if r["impl"] == "cjepa"}
+    torch_rows = [r for r in rows if r["impl"] != "cjepa"]
+    torch_keys = {key(r) for r in torch_rows}
+    # a workload without a PyTorch row (that side failed) still shows ours
+    torch_rows += [dict(bench=r["bench"], device=r["device"], dtype=r["dtype"], batch=r["batch"], impl="(no result)")
+                   for k, r in ours.items() if k not in torch_keys]
     print(f"{'workload':40s} {'PyTorch impl':18s} {'metric':>9s} {'PyTorch':>10s} {'ours':>10s} {'ratio':>6s}")
-    for r in rows:
-        if r["impl"] == "cjepa":
-            continue
+    for r in torch_rows:
         mine = ours.get(key(r), {})
         name = f"{r['bench']} {r['device']} {r['dtype']} B={r['batch']}"
-        if "ms_per_step" in r:
-            unit, theirs, ours_v = "ms/step", r["ms_per_step"], mine.get("ms_per_step")
-            ratio = theirs / ours_v if ours_v else None
+        if "ms_per_step" in r or "ms_per_step" in mine:
+            unit, theirs, ours_v = "ms/step", r.get("ms_per_step"), mine.get("ms_per_step")
+            ratio = theirs / ours_v if theirs and ours_v else None
         else:
-            unit, theirs, ours_v = "frames/s", r["frames_per_s"], mine.get("frames_per_s")
-            ratio = ours_v / theirs if ours_v else None
+            unit, theirs, ours_v = "frames/s", r.get("frames_per_s"), mine.get("frames_per_s")
+            ratio = ours_v / theirs if theirs and ours_v else None
+        theirs_s = f"{readable(theirs):>10s}" if theirs else f"{'-':>10s}"
         ours_s = f"{readable(ours_v):>10s}" if ours_v else f"{'-':>10s}"
         ratio_s = f"{ratio:6.2f}" if ratio else f"{'-':>6s}"
         extra = f"  peak {r['peak_mib']:.0f} MiB" if r.get("peak_mib") else ""
         if mine.get("peak_mib"):
             extra += f" (ours {mine['peak_mib']:.0f} MiB)"
-        print(f"{name:40s} {r['impl']:18s} {unit:>9s} {readable(theirs):>10s} {ours_s} {ratio_s}{extra}")
+        print(f"{name:40s} {r['impl']:18s} {unit:>9s} {theirs_s} {ours_s} {ratio_s}{extra}")
         if "error" in mine:
             print(f"{'':40s} ours: {mine['error']}")
 

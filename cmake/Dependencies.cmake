@@ -1,10 +1,10 @@
 # Every dependency comes from Debian packages (scripts/install-deps.sh); nothing is downloaded here.
-find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(nlohmann_json 3.9 REQUIRED)
-if(NOT CJ_KERNELS_ONLY)
+if(NOT CJ_KERNELS_ONLY)  # a kernels-only build (GPU machines) needs no pkg-config either
+  find_package(PkgConfig REQUIRED)
   find_package(yaml-cpp REQUIRED)
   pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET libavformat libavcodec libswscale libavutil)
   pkg_check_modules(STB REQUIRED IMPORTED_TARGET stb)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One command for a GPU machine (H100/H200, CUDA 13): configure with CUDA (Release, sm_90), build
-# what the GPU checks need, then, in order of value: the CUDA test suite, the CUDA op benchmarks and
+# One command for a GPU machine (H100/H200, CUDA 13): configure with CUDA (Release, sm_90; cuDNN from
+# PyTorch's wheel where the toolkit has none), build what the GPU checks need, check with one kernel
+# that the GPU is usable, then, in order of value: the CUDA test suite, the CUDA op benchmarks and
 # the whole-model benchmarks beside PyTorch on the same card, the kernel sandboxes, compute-sanitizer
 # memcheck on the CUDA tests, the models beside torch.compile, and the CPU suites. Each step is
 # bounded by what is left of the time budget (GPU_CHECK_BUDGET seconds, default 460, build
@@ -18,20 +19,32 @@ LOG=$OUTDIR/gpu-check.log
 BUILD=${BUILD_DIR:-$ROOT/build-gpu}
 mkdir -p "$OUTDIR"
 exec > >(tee "$LOG") 2>&1
+TEE_PID=$!
 
 export PATH=/usr/local/cuda/bin:$PATH
+# Output goes through a pipe (tee): without these, a program killed by its time limit or crashing
+# loses every line it printed (Python and C stdio buffer whole blocks for a pipe).
+export PYTHONUNBUFFERED=1
+LINEBUF=(stdbuf -oL -eL)
+command -v stdbuf >/dev/null || LINEBUF=()
 START=$(date +%s)
 BUDGET=${GPU_CHECK_BUDGET:-460}  # seconds for the whole check, build included (the issue asks < 8 min)
 SUMMARY=()
 FAILED=0
 elapsed() { echo $(($(date +%s) - START)); }
 step() { echo; echo "=== $1 (t=$(elapsed)s)"; }
-record() {  # record NAME STATUS
-  if [ "$2" -eq 0 ]; then SUMMARY+=("ok    $1")
+LAST_T=$START
+record() {  # record NAME STATUS; each line says how long it took since the previous one (budgets for next time)
+  local now t
+  now=$(date +%s)
+  t="$((now - LAST_T)) s"
+  LAST_T=$now
+  if [ "$2" -eq 0 ]; then SUMMARY+=("ok    $1 ($t)")
   elif [ "$2" -eq 125 ]; then SUMMARY+=("skip  $1 (out of time budget)")
-  else SUMMARY+=("FAIL  $1 (exit $2)"); FAILED=1; fi
+  elif [ "$2" -eq 124 ]; then SUMMARY+=("FAIL  $1 (stopped by its time limit, $t)"); FAILED=1
+  else SUMMARY+=("FAIL  $1 (exit $2, $t)"); FAILED=1; fi
 }
-skip() { SUMMARY+=("skip  $1"); echo "skipped: $1"; }
+skip() { SUMMARY+=("skip  $1"); echo "skipped: $1"; LAST_T=$(date +%s); }
 # bounded MIN MAX cmd...: runs cmd under `timeout` of MAX seconds or what is left of BUDGET, whichever
 # is less; when less than MIN seconds are left it does not start (LAST_RC=125) and says so.
 LAST_RC=0
@@ -44,7 +57,7 @@ bounded() {
     LAST_RC=125
     return 125
   fi
-  timeout "$((left < max ? left : max))" "$@"
+  timeout -k 10 "$((left < max ? left : max))" "$@"
   LAST_RC=$?
   return $LAST_RC
 }
@@ -52,6 +65,8 @@ finish() {
   echo; echo "=== summary (total $(elapsed)s)"
   printf '  %s\n' "${SUMMARY[@]}"
   echo "log: $LOG"
+  exec >&- 2>&-
+  wait "$TEE_PID"  # the log is complete before the command returns (the device run ends what is left running)
   exit $FAILED
 }
 
@@ -75,6 +90,17 @@ if [ -d "$ROOT/.gpudeps/usr" ]; then
   CONFIG+=(-DCMAKE_PREFIX_PATH="$ROOT/.gpudeps/usr")
   export LD_LIBRARY_PATH="$ROOT/.gpudeps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 fi
+# Without a system cuDNN, the one PyTorch's wheel (nvidia-cudnn-cu13) brings: headers and only a
+# versioned libcudnn.so.9, which CMake's find_library(cudnn) cannot see (the configure said cuDNN OFF).
+if [ ! -f /usr/local/cuda/include/cudnn.h ] && [ ! -f /usr/include/cudnn.h ]; then
+  CUDNN_WHEEL=$(python3 -c 'import nvidia.cudnn; print(list(nvidia.cudnn.__path__)[0])' 2>/dev/null || true)
+  CUDNN_SO=$(ls "$CUDNN_WHEEL"/lib/libcudnn.so.* 2>/dev/null | head -1)
+  if [ -f "$CUDNN_WHEEL/include/cudnn.h" ] && [ -n "$CUDNN_SO" ]; then
+    echo "cuDNN from PyTorch's wheel: $CUDNN_SO"
+    CONFIG+=(-DCUDNN_INCLUDE_DIR="$CUDNN_WHEEL/include" -DCUDNN_LIBRARY="$CUDNN_SO")
+    export LD_LIBRARY_PATH="$CUDNN_WHEEL/lib:${LD_LIBRARY_PATH:-}"  # cuDNN loads its engine libraries from there
+  fi
+fi
 CONFIG+=(-DCJ_KERNELS_ONLY=$KERNELS_ONLY)
 if ! cmake "${CONFIG[@]}" -DCJ_BUILD_BENCH=ON; then
   echo "configure with benchmarks failed; retrying without them (no Google Benchmark here?)"
@@ -85,18 +111,24 @@ record configure $?
 [ $FAILED -eq 0 ] || finish
 
 step "build"
-TARGETS=(cj_test_cuda)
-for t in cjepa bench_cuda_ops sandbox_attention sandbox_softmax sandbox_layer_norm sandbox_elementwise cj_test_tensor \
-    cj_test_autograd cj_test_nn cj_test_apps; do
-  cmake --build "$BUILD" --target help 2>/dev/null | grep -qw "$t" && TARGETS+=("$t")
-done
-for t in bench_dinov2 bench_predictor; do  # the whole-model benches, run below with --device=cuda
-  cmake --build "$BUILD" --target help 2>/dev/null | grep -qw "$t" && TARGETS+=("$t")
-done
+existing_targets() {  # prints those of the named targets that this configuration has
+  local all t
+  all=$(cmake --build "$BUILD" --target help 2>/dev/null)
+  for t in "$@"; do grep -qw "$t" <<< "$all" && echo "$t"; done
+}
+# The whole-model benches (bench_dinov2, bench_predictor) run below with --device=cuda. The CPU suites
+# are built in their own step, the last, so that their compile time is not taken from the GPU steps.
+mapfile -t TARGETS < <(existing_targets cj_test_cuda cjepa bench_cuda_ops sandbox_attention sandbox_softmax \
+  sandbox_layer_norm sandbox_elementwise bench_dinov2 bench_predictor)
 echo "targets: ${TARGETS[*]}"
-cmake --build "$BUILD" -j"$(nproc)" --target "${TARGETS[@]}"
+# Keep going past a target that does not compile: each step below skips a program that was not built.
+KEEP_GOING=(-k 0)
+[ ${#GEN[@]} -eq 0 ] && KEEP_GOING=(-k)
+# An earlier run's program must not stand in for one that fails to build now: each is relinked.
+for t in "${TARGETS[@]}"; do rm -f "$BUILD/bin/$t" "$BUILD/tests/$t"; done
+cmake --build "$BUILD" -j"$(nproc)" --target "${TARGETS[@]}" -- "${KEEP_GOING[@]}"
 record build $?
-[ $FAILED -eq 0 ] || finish
+[ -x "$BUILD/tests/cj_test_cuda" ] || { echo "cj_test_cuda was not built: no GPU step can run"; finish; }
 
 if [ -x "$BUILD/bin/cjepa" ]; then
   step "cjepa info"
@@ -104,6 +136,22 @@ if [ -x "$BUILD/bin/cjepa" ]; then
   record "cjepa info" $?
   "$BUILD/bin/cjepa" info --selftest  # a kernel and a 1 MiB round trip, then the allocator's stats
   record "cjepa info --selftest" $?
+else
+  skip "cjepa info (no cjepa program in a kernels-only build)"
+fi
+
+# Without this, a machine whose GPU our CUDA runtime cannot use would end with every GPU step "ok":
+# each test, bench and sandbox skips, saying why, and exits 0.
+step "GPU visible to this build (one saxpy kernel)"
+PROBE=$(timeout -k 5 60 "$BUILD/tests/cj_test_cuda" --gtest_filter=CudaDevice.SaxpyKernelRunsOnTheGpu 2>&1)
+rc=$?
+echo "$PROBE"
+if grep -q "no GPU:" <<< "$PROBE"; then
+  SUMMARY+=("FAIL  GPU not usable by this build, so every GPU step below only skipped: $(grep -o 'no GPU:.*' <<< "$PROBE" | head -1)")
+  FAILED=1
+  LAST_T=$(date +%s)
+else
+  record "saxpy kernel on the GPU" "$rc"
 fi
 
 # What follows runs in order of value for a session with little GPU time (correctness, then the
@@ -114,7 +162,7 @@ if bounded 60 300 "$BUILD/tests/cj_test_cuda" --gtest_brief=1; then
 else
   rc=$LAST_RC
   record "cj_test_cuda" "$rc"
-  if [ "$rc" -gt 1 ] && [ "$rc" -ne 124 ]; then  # a crash, not failed assertions: find the culprit(s)
+  if [ "$rc" -gt 1 ] && [ "$rc" -ne 124 ] && [ "$rc" -ne 125 ]; then  # a crash, not failed assertions: find the culprit(s)
     echo "cj_test_cuda exited with $rc: running each test in its own process to isolate it"
     (cd "$BUILD" && bounded 60 240 ctest -L cuda --output-on-failure --timeout 60)
     record "ctest -L cuda (isolation)" $?
@@ -123,7 +171,7 @@ fi
 
 step "benchmarks: cjepa vs PyTorch, same card, TF32 off"
 if [ -x "$BUILD/bin/bench_cuda_ops" ]; then
-  bounded 30 150 "$BUILD/bin/bench_cuda_ops" --benchmark_out="$OUTDIR/bench_cuda_ops.json" --benchmark_out_format=json
+  bounded 30 150 "${LINEBUF[@]}" "$BUILD/bin/bench_cuda_ops" --benchmark_out="$OUTDIR/bench_cuda_ops.json" --benchmark_out_format=json
   record "bench_cuda_ops" "$LAST_RC"
   bounded 30 150 python3 "$ROOT/bench/torch_cuda_reference.py" --ours "$OUTDIR/bench_cuda_ops.json"
   record "torch_cuda_reference.py" "$LAST_RC"
@@ -146,7 +194,7 @@ fi
 step "kernel sandbox: versions side by side, each checked against the CPU (bench/sandbox)"
 for prog in sandbox_attention sandbox_softmax sandbox_layer_norm sandbox_elementwise; do
   if [ -x "$BUILD/bin/$prog" ]; then
-    bounded 20 120 "$BUILD/bin/$prog"
+    bounded 20 120 "${LINEBUF[@]}" "$BUILD/bin/$prog"
     record "$prog" "$LAST_RC"
   else
     skip "$prog (not built)"
@@ -175,9 +223,14 @@ if [ -x "$BUILD/bin/bench_dinov2" ] && [ -x "$BUILD/bin/bench_predictor" ]; then
   record "run_models.sh predictor vs torch.compile" "$LAST_RC"
 fi
 
-step "CPU suites (tensor, autograd, nn, apps)"
-(cd "$BUILD" && OMP_NUM_THREADS=4 bounded 60 240 ctest -L 'tensor|autograd|nn|apps' -j"$(nproc)" --output-on-failure \
-  --timeout 120)
-record "ctest cpu suites" $?
+step "CPU suites (tensor, autograd, nn, apps): build, then run"
+mapfile -t CPU_SUITES < <(existing_targets cj_test_tensor cj_test_autograd cj_test_nn cj_test_apps)
+if bounded 60 200 cmake --build "$BUILD" -j"$(nproc)" --target "${CPU_SUITES[@]}"; then
+  (cd "$BUILD" && OMP_NUM_THREADS=4 bounded 30 240 ctest -L 'tensor|autograd|nn|apps' -j"$(nproc)" --output-on-failure \
+    --timeout 120)
+  record "cpu suites (build, ctest)" $?
+else
+  record "build cpu suites" "$LAST_RC"
+fi
 
 finish
