@@ -201,7 +201,7 @@ for prog in sandbox_attention sandbox_softmax sandbox_layer_norm sandbox_element
   fi
 done
 
-step "compute-sanitizer memcheck on cj_test_cuda"
+step "compute-sanitizer: memcheck on cj_test_cuda, racecheck on the tensor-core flash tests"
 SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
 if [ -n "$SANITIZER" ]; then
   # The allocator's out-of-memory test fails cudaMalloc on purpose; memcheck would count that
@@ -209,6 +209,10 @@ if [ -n "$SANITIZER" ]; then
   bounded 60 240 "$SANITIZER" --tool memcheck --error-exitcode 1 --leak-check no "$BUILD/tests/cj_test_cuda" \
     --gtest_brief=1 --gtest_filter=-CudaAllocator.HugeRequestGivesOneClearError
   record "compute-sanitizer memcheck" "$LAST_RC"
+  # The tensor-core flash forward double-buffers its tiles (cp.async): racecheck on its tests.
+  bounded 30 90 "$SANITIZER" --tool racecheck --error-exitcode 1 "$BUILD/tests/cj_test_cuda" \
+    --gtest_brief=1 --gtest_filter='CudaFlashAttention.TensorCore*'
+  record "compute-sanitizer racecheck (tensor-core flash)" "$LAST_RC"
 else
   skip "compute-sanitizer (not installed)"
 fi
