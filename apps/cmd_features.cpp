@@ -10,6 +10,7 @@
 
 #include "apps/cli.hpp"
 #include "apps/progress.hpp"
+#include "autograd/autocast.hpp"
 #include "autograd/grad_mode.hpp"
 #include "data/frame_preprocess.hpp"
 #include "data/frame_source.hpp"
@@ -24,6 +25,7 @@ struct FeatureOptions {
   int64_t size = 196, batch = 8;
   data::Preprocess preprocess = data::Preprocess::extraction;
   bool keys = false, patch_tokens = false;
+  bool bf16_autocast = false;  // --precision bf16: the model's GEMMs and attention in bf16
   DType dtype = DType::f32;
 };
 
@@ -45,6 +47,10 @@ FeatureOptions parse_options(const Args& args) {
   const std::string dtype = args.get("dtype");
   if (dtype != "f32" && dtype != "bf16") throw UsageError("--dtype must be f32 or bf16, got '" + dtype + "'");
   o.dtype = dtype == "bf16" ? DType::bf16 : DType::f32;
+  const std::string precision = args.get("precision");
+  if (precision != "fp32" && precision != "bf16")
+    throw UsageError("--precision must be fp32 or bf16, got '" + precision + "'");
+  o.bf16_autocast = precision == "bf16";
   o.keys = args.enabled("keys");
   o.patch_tokens = args.enabled("patch-tokens");
   return o;
@@ -69,9 +75,11 @@ int run_features(const std::vector<std::string>& argv) {
               "extraction")
       .option("batch", "N", "frames per forward pass", "8")
       .option("dtype", "T",
-              "storage dtype of the features: f32 or bf16. The model always runs in f32; bf16 rounds its outputs "
-              "(round-to-nearest-even) for storage",
-              "f32")
+              "storage dtype of the features: f32 or bf16 (rounds the model's outputs, round-to-nearest-even)", "f32")
+      .option("precision", "P",
+              "what the model computes in: fp32, or bf16 autocast (GEMMs and attention in bf16 with f32 "
+              "accumulation, LayerNorm and the outputs in f32; the fast path on a GPU)",
+              "fp32")
       .device_option("the model runs (frames are decoded on the CPU, features read back to it)")
       .flag("keys", "also store 'keys': block 12's attention keys (of the last block for smaller models), "
                     "the VideoSAUR temporal-similarity target")
@@ -98,9 +106,10 @@ int run_features(const std::vector<std::string>& argv) {
   request.keys_of_block = o.keys ? std::min<int64_t>(12, config.depth) : 0;
   std::cerr << "features: " << source.describe() << "; DINOv2 dim " << config.dim << ", " << config.depth
             << " blocks; preprocess " << data::preprocess_name(o.preprocess) << " to " << o.size << "x" << o.size
-            << " on " << device.str() << "\n";
+            << " on " << device.str() << (o.bf16_autocast ? " (bf16 autocast)" : "") << "\n";
 
   NoGradGuard no_grad;
+  AutocastGuard autocast(DType::bf16, o.bf16_autocast);
   const int64_t total = source.frame_count();
   ProgressBar progress("features", std::max<int64_t>(total, 0), "frames", !args.enabled("quiet") && total > o.batch);
   std::vector<Tensor> hidden, keys, batch;
@@ -129,7 +138,8 @@ int run_features(const std::vector<std::string>& argv) {
                     {"size", std::to_string(o.size)},
                     {"tokens", o.patch_tokens ? "patches" : "all"},
                     {"registers", std::to_string(config.registers)},
-                    {"dtype", o.dtype == DType::bf16 ? "bf16 (f32 model outputs rounded for storage)" : "f32"}};
+                    {"dtype", o.dtype == DType::bf16 ? "bf16 (model outputs rounded for storage)" : "f32"},
+                    {"precision", o.bf16_autocast ? "bf16 autocast" : "fp32"}};
   if (o.keys) meta.emplace("keys_block", std::to_string(request.keys_of_block));
   if (source.is_video() && source.fps() > 0) meta.emplace("fps", std::to_string(source.fps()));
   if (!source.is_video()) {

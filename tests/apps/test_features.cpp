@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "autograd/grad_mode.hpp"
@@ -148,11 +149,38 @@ TEST(CliFeatures, RegistersModelKeepsOnlyPatchTokens) {
   EXPECT_EQ(file.metadata.at("registers"), std::to_string(registers));
 }
 
+// --precision bf16 runs the model under bf16 autocast: the outputs stay f32 (final LayerNorm) and agree
+// with the fp32 run to bf16's precision, but are not the same numbers (the GEMMs did run in bf16).
+TEST(CliFeatures, Bf16AutocastAgreesWithFp32ToBf16Precision) {
+  ScratchFile fp32("features_fp32.safetensors"), bf16("features_autocast.safetensors");
+  const std::string common = "features --weights " + tiny_weights() + " --input " + kImageDir + " --size 28 --keys ";
+  ASSERT_EQ(run_cjepa(common + "--out " + fp32.path()).exit_code, 0);
+  auto r = run_cjepa(common + "--precision bf16 --out " + bf16.path());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("(bf16 autocast)"), std::string::npos) << r.out;
+  const auto want = io::read_safetensors(fp32.path()), got = io::read_safetensors(bf16.path());
+  EXPECT_EQ(got.metadata.at("precision"), "bf16 autocast");
+  EXPECT_EQ(want.metadata.at("precision"), "fp32");
+  for (const char* name : {"last_hidden_state", "keys"}) {
+    const Tensor& g = got.tensors.at(name);
+    const Tensor& w = want.tensors.at(name);
+    ASSERT_EQ(g.shape(), w.shape()) << name;
+    EXPECT_EQ(g.dtype(), DType::f32) << name;
+    // bf16 roundings (2^-8 relative each) of every GEMM operand through two blocks compound to
+    // 0.3-0.5% of the largest output here; 2% leaves room for other seeds, not for a wrong result.
+    const double scale = ops::amax(ops::abs(w)).item();
+    EXPECT_LE(test::max_abs_error(g, w), 2e-2 * scale) << name;
+    std::printf("[features] %s: bf16 autocast vs fp32 max error %.2e of max %.2e\n", name, test::max_abs_error(g, w), scale);
+    EXPECT_GT(test::max_abs_error(g, w), 1e-6 * scale) << name << ": identical, so bf16 was not used";
+  }
+}
+
 TEST(CliFeatures, HelpAndErrors) {
   auto r = run_cjepa("features --help");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("--preprocess"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("rounds its outputs"), std::string::npos) << r.out;  // bf16 is storage only
+  EXPECT_NE(r.out.find("rounds the model's outputs"), std::string::npos) << r.out;  // --dtype: storage only
+  EXPECT_NE(r.out.find("--precision"), std::string::npos) << r.out;
 
   ScratchFile out("features_err.safetensors");
   const std::string w = " --weights " + tiny_weights() + " --out " + out.path();
@@ -177,4 +205,7 @@ TEST(CliFeatures, HelpAndErrors) {
   EXPECT_NE(r.out.find("--weights is required"), std::string::npos) << r.out;
   r = run_cjepa("features --input " + png + " --dtype f16" + w);
   EXPECT_EQ(r.exit_code, 2);
+  r = run_cjepa("features --input " + png + " --precision fp16" + w);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("--precision must be fp32 or bf16, got 'fp16'"), std::string::npos) << r.out;
 }
