@@ -206,9 +206,15 @@ SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanit
 if [ -n "$SANITIZER" ]; then
   # The allocator's out-of-memory test fails cudaMalloc on purpose; memcheck would count that
   # deliberate API error, so that one test runs outside the sanitizer (above).
-  bounded 60 240 "$SANITIZER" --tool memcheck --error-exitcode 1 --leak-check no "$BUILD/tests/cj_test_cuda" \
-    --gtest_brief=1 --gtest_filter=-CudaAllocator.HugeRequestGivesOneClearError
-  record "compute-sanitizer memcheck" "$LAST_RC"
+  # The riskiest kernels first (index arithmetic, most of them new since the last GPU run), then the
+  # rest, each bounded, so that a slow sanitizer still reports on the riskiest ones.
+  RISKY='CudaFlashAttention*:CudaSort*:CudaIndex*:CudaReduce*:CudaConvPaths*:CudaCopy*:CudaSoftmax*:CudaOptim*:CudaRandom*:CudaJoin*'
+  bounded 60 150 "$SANITIZER" --tool memcheck --error-exitcode 1 --leak-check no "$BUILD/tests/cj_test_cuda" \
+    --gtest_brief=1 --gtest_filter="$RISKY"
+  record "compute-sanitizer memcheck (riskiest kernels)" "$LAST_RC"
+  bounded 60 150 "$SANITIZER" --tool memcheck --error-exitcode 1 --leak-check no "$BUILD/tests/cj_test_cuda" \
+    --gtest_brief=1 --gtest_filter="-$RISKY:CudaAllocator.HugeRequestGivesOneClearError"
+  record "compute-sanitizer memcheck (the rest)" "$LAST_RC"
   # The tensor-core flash forward double-buffers its tiles (cp.async): racecheck on its tests.
   bounded 30 90 "$SANITIZER" --tool racecheck --error-exitcode 1 "$BUILD/tests/cj_test_cuda" \
     --gtest_brief=1 --gtest_filter='CudaFlashAttention.TensorCore*'
