@@ -154,8 +154,11 @@ inline void wait_for(const Tensor& t) {
   if (!t.is_cpu() && t.numel() > 0) (void)ops::to(ops::as_strided(t, {}, {}, t.offset()), Device::cpu());
 }
 
-// Resets / reads the CUDA allocator's peak (bytes handed out), as torch.cuda.max_memory_allocated.
+// Resets / reads the peak of bytes handed out, as torch.cuda.max_memory_allocated: the CUDA
+// allocator's on a GPU, CPU storage on the CPU (the same autograd graph saves the same tensors on
+// either, so a CPU run foretells most of the GPU peak).
 inline void reset_peak_memory() {
+  reset_cpu_peak_memory();
 #ifdef CJ_WITH_CUDA
   cuda::cuda_allocator().reset_peak();
 #endif
@@ -176,11 +179,12 @@ inline std::string number(double v) {
   return buf;
 }
 
-inline void add_peak_memory([[maybe_unused]] const ModelBenchArgs& a,
-                            [[maybe_unused]] std::vector<std::pair<std::string, std::string>>& row) {
+inline void add_peak_memory(const ModelBenchArgs& a, std::vector<std::pair<std::string, std::string>>& row) {
+  double peak = double(cpu_memory_stats().peak_allocated);
 #ifdef CJ_WITH_CUDA
-  if (device_of(a).is_cuda()) row.push_back({"peak_mib", number(double(cuda::memory_stats().peak_allocated) / (1 << 20))});
+  if (device_of(a).is_cuda()) peak = double(cuda::memory_stats().peak_allocated);
 #endif
+  row.push_back({"peak_mib", number(peak / (1 << 20))});
 }
 
 }  // namespace cj::bench

@@ -10,6 +10,14 @@ namespace cj {
 namespace {
 
 std::atomic<int64_t> g_live_storages{0};
+std::atomic<int64_t> g_cpu_allocated{0}, g_cpu_peak{0};
+
+void count_cpu_allocation(int64_t nbytes) {
+  const int64_t now = g_cpu_allocated.fetch_add(nbytes) + nbytes;
+  int64_t peak = g_cpu_peak.load();
+  while (now > peak && !g_cpu_peak.compare_exchange_weak(peak, now)) {
+  }
+}
 
 class CpuAllocator final : public Allocator {
  public:
@@ -58,10 +66,21 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {
   s->device_ = device;
   void* p = s->data_;
   int idx = device.index;
-  s->release_ = [a, p, nbytes, idx] { a->deallocate(p, nbytes, idx); };
+  if (device.is_cpu()) {
+    count_cpu_allocation(int64_t(nbytes));
+    s->release_ = [a, p, nbytes, idx] {
+      a->deallocate(p, nbytes, idx);
+      g_cpu_allocated.fetch_sub(int64_t(nbytes));
+    };
+  } else {
+    s->release_ = [a, p, nbytes, idx] { a->deallocate(p, nbytes, idx); };
+  }
   g_live_storages.fetch_add(1);
   return s;
 }
+
+CpuMemoryStats cpu_memory_stats() { return {g_cpu_allocated.load(), g_cpu_peak.load()}; }
+void reset_cpu_peak_memory() { g_cpu_peak.store(g_cpu_allocated.load()); }
 
 std::shared_ptr<Storage> Storage::wrap(void* data, std::size_t nbytes, Device device,
                                        std::function<void()> release) {

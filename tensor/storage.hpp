@@ -28,6 +28,14 @@ Allocator* allocator_for(DeviceType type);  // throws cj::Error naming the devic
 void require_device(Device device);
 void register_device_check(DeviceType type, void (*check)(int device_index));
 
+// Bytes of CPU storage alive now and at most since the last reset (allocated by Storage::allocate;
+// borrowed bytes, e.g. memory-mapped files, are not counted): the CPU's torch.cuda.max_memory_allocated.
+struct CpuMemoryStats {
+  int64_t allocated = 0, peak_allocated = 0;
+};
+CpuMemoryStats cpu_memory_stats();
+void reset_cpu_peak_memory();  // peak := what is allocated now
+
 class Storage {
  public:
   // Fresh, uninitialised bytes from the device's allocator (64-byte aligned on the CPU).

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "autograd/autocast.hpp"
+#include "autograd/function.hpp"
 #include "autograd/ops.hpp"
 #include "tensor/ops.hpp"
 #include "nn/init.hpp"
@@ -43,6 +45,51 @@ std::optional<Tensor> merge_masks(const std::optional<Tensor>& key_padding_mask,
   };
   const DType dtype = kpm->dtype() != DType::b8 ? kpm->dtype() : am->dtype();
   return ops::add(additive(*kpm, dtype), additive(*am, dtype));
+}
+
+// The logits of the explicit path: (q · scale) kᵀ with the mask applied (bool: true = attend).
+// q: (B, H, Lq, D), k: (B, H, Lk, D) -> (B, H, Lq, Lk)
+Tensor masked_logits(const Tensor& q, const Tensor& k, const std::optional<Tensor>& mask, double scale) {
+  Tensor logits = ops::matmul(ops::mul(q, scale), ops::transpose(k, -2, -1));
+  if (!mask) return logits;
+  if (mask->dtype() == DType::b8)
+    return ops::masked_fill(logits, ops::logical_not(*mask), -std::numeric_limits<double>::infinity());
+  return ops::add(logits, *mask);
+}
+
+// dropout(softmax(logits), p) v, the explicit path's numbers and draws, keeping only q, k and v for
+// the backward, which computes the weights again and draws the dropout mask again: the (B, H, Lq, Lk)
+// weights of every layer would otherwise stay alive until the backward (PyTorch's fused SDPA keeps
+// none either). The mask, if any, takes no gradient.
+// q: (B, H, Lq, D), k, v: (B, H, Lk, D) -> (B, H, Lq, D)
+Tensor attention_with_dropout(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& mask,
+                              double scale, double p, Generator& gen) {
+  const uint64_t seed = gen.seed(), offset = gen.offset();
+  Tensor out;
+  Shape weights_shape;
+  TensorOptions options;
+  {
+    const Tensor weights = ops::softmax(masked_logits(q, k, mask, scale), -1);
+    weights_shape = weights.shape(), options = {weights.dtype(), weights.device()};
+    out = ops::matmul(ops::mul(weights, nn::dropout_keep_mask(weights_shape, options, p, gen)), v);
+  }
+  const Tensor mask_kept = mask ? *mask : Tensor();
+  record("attention_with_dropout", out, {q, k, v}, {q, k, v, mask_kept},
+         [scale, p, seed, offset, weights_shape, options](Node& n, const Tensor& gy) -> Grads {
+           const Tensor q = n.saved(0), k = n.saved(1), v = n.saved(2), m = n.saved(3);
+           const Tensor weights =
+               ops::softmax(masked_logits(q, k, m.defined() ? std::optional<Tensor>(m) : std::nullopt, scale), -1);
+           const Tensor keep = nn::dropout_keep_mask_again(weights_shape, options, p, seed, offset);
+           Grads g(3);
+           if (n.needs_grad(2)) g[2] = ops::matmul(ops::transpose(ops::mul(weights, keep), -2, -1), gy);
+           if (!n.needs_grad(0) && !n.needs_grad(1)) return g;
+           const Tensor glogits =
+               ops::softmax_backward(weights, ops::mul(ops::matmul(gy, ops::transpose(v, -2, -1)), keep), -1);
+           if (n.needs_grad(0)) g[0] = ops::mul(ops::matmul(glogits, k), scale);
+           if (n.needs_grad(1)) g[1] = ops::matmul(ops::transpose(glogits, -2, -1), ops::mul(q, scale));
+           return g;
+         });
+  return out;
 }
 
 }  // namespace
@@ -99,7 +146,10 @@ MultiheadAttention::Output MultiheadAttention::forward(const Tensor& query, cons
 
   Tensor attended, weights;  // attended: (B, H, Lq, D)
   const double p = is_training() ? dropout_ : 0.0;
-  if (need_weights || p > 0) {
+  const bool mask_takes_grad = mask && mask->requires_grad();
+  if (!need_weights && p > 0 && p < 1 && !autocast_enabled() && !mask_takes_grad) {
+    attended = attention_with_dropout(q, k, v, mask, 1.0 / std::sqrt(double(D)), p, gen_);
+  } else if (need_weights || p > 0) {
     Tensor logits = cj::matmul(cj::mul(q, 1.0 / std::sqrt(double(D))), cj::transpose(k, -2, -1));  // (B, H, Lq, Lk)
     if (mask) {
       if (mask->dtype() == DType::b8)
@@ -108,7 +158,7 @@ MultiheadAttention::Output MultiheadAttention::forward(const Tensor& query, cons
         logits = cj::add(logits, *mask);
     }
     weights = cj::softmax(logits, -1);
-    attended = cj::matmul(dropout(weights, p, true, gen_), v);
+    attended = dropout_matmul(weights, v, p, true, gen_);  // keeps no dropped copy of the weights
   } else {
     attended = cj::scaled_dot_product_attention(q, k, v, mask);
   }

@@ -51,6 +51,15 @@ class LayerNorm : public UnaryModule {
 // Inverted dropout: in training, each element is zeroed with probability p and the rest scaled by
 // 1 / (1 - p); identity in eval mode or when p is 0.
 Tensor dropout(const Tensor& x, double p, bool training, Generator& gen = default_generator());
+// dropout's scaled keep mask, (u >= p) / (1 - p) with u ~ U[0, 1) of `shape` drawn from `gen` (which
+// advances as rand(shape) advances it): what dropout multiplies by, for ops that fuse it.
+Tensor dropout_keep_mask(const Shape& shape, TensorOptions options, double p, Generator& gen);
+// The same mask drawn again from the state (seed, offset) gen had before drawing it.
+Tensor dropout_keep_mask_again(const Shape& shape, TensorOptions options, double p, uint64_t seed, uint64_t offset);
+// matmul(dropout(a, p, training, gen), b), the same numbers and the same draws, without keeping the
+// dropped a for the backward: it keeps a itself (attention weights, which softmax keeps anyway) and
+// draws the mask again. a: (..., M, K), b: (..., K, N) -> (..., M, N)
+Tensor dropout_matmul(const Tensor& a, const Tensor& b, double p, bool training, Generator& gen = default_generator());
 
 class Dropout : public UnaryModule {
  public:

@@ -135,6 +135,99 @@ TEST(Dropout, SameGeneratorStateSameMask) {
   EXPECT_EQ(to_vector<float>(nn::dropout(x, 0.5, true, a)), to_vector<float>(nn::dropout(x, 0.5, true, b)));
 }
 
+// The backward draws the mask again from the generator state the forward started from, so nothing
+// but the output outlives the forward; draws made in between do not change the gradient, and the
+// generator moves on exactly as one rand() of x's shape would move it.
+TEST(Dropout, BackwardDrawsTheMaskAgainInsteadOfKeepingIt) {
+  Generator gen(7), twin(7);
+  Tensor x = ones({1 << 20}).requires_grad_(true);  // 4 MiB
+  const int64_t before = cpu_memory_stats().allocated;
+  Tensor y = nn::dropout(x, 0.5, true, gen);
+  EXPECT_EQ(cpu_memory_stats().allocated - before, int64_t(4) << 20) << "only the output is alive";
+  (void)rand({1 << 20}, {}, &twin);
+  EXPECT_EQ(gen.offset(), twin.offset());
+  (void)rand({1000}, {}, &gen);  // the generator moves on before the backward
+  cj::backward(cj::sum(y));
+  EXPECT_EQ(to_vector<float>(x.grad()), to_vector<float>(y));  // x = 1: y is the scaled mask
+}
+
+// dropout_matmul(a, b) is matmul(dropout(a), b) with the same draws: the same output and gradients
+// (batch dims of b broadcast and summed back), the generator left in the same state, nothing but the
+// output alive after the forward, and a finite-difference check with the generator state fixed.
+TEST(Dropout, DropoutMatmulIsMatmulOfDropoutWithoutKeepingTheDroppedCopy) {
+  Generator init(3);
+  const Tensor a0 = rand({2, 3, 64, 40}, DType::f64, &init), b0 = rand({40, 8}, DType::f64, &init);
+  auto run = [&](bool fused, Tensor& ga, Tensor& gb, Generator& gen) {
+    Tensor a = clone(a0).requires_grad_(true), b = clone(b0).requires_grad_(true);
+    Tensor y = fused ? nn::dropout_matmul(a, b, 0.3, true, gen) : cj::matmul(nn::dropout(a, 0.3, true, gen), b);
+    cj::backward(cj::sum(cj::mul(y, cj::arange(0, 8, 1, DType::f64))));
+    ga = a.grad(), gb = b.grad();
+    return y;
+  };
+  Generator g1(9), g2(9);
+  Tensor ga1, gb1, ga2, gb2;
+  const Tensor fused = run(true, ga1, gb1, g1), plain = run(false, ga2, gb2, g2);
+  EXPECT_EQ(to_vector<double>(fused), to_vector<double>(plain));
+  EXPECT_EQ(to_vector<double>(ga1), to_vector<double>(ga2));
+  const auto b1 = to_vector<double>(gb1), b2 = to_vector<double>(gb2);
+  for (std::size_t i = 0; i < b1.size(); ++i) EXPECT_NEAR(b1[i], b2[i], 1e-12 * std::abs(b2[i]));  // sum order
+  EXPECT_EQ(g1.offset(), g2.offset());
+
+  Tensor a = rand({256, 256}).requires_grad_(true), b = rand({256, 4});
+  const int64_t before = cpu_memory_stats().allocated;
+  Generator gen(4);
+  Tensor y = nn::dropout_matmul(a, b, 0.5, true, gen);
+  EXPECT_EQ(cpu_memory_stats().allocated - before, 256 * 4 * 4) << "only the output is alive";
+
+  auto fixed_draws = [](const std::vector<Tensor>& in) {
+    Generator g(21);
+    return nn::dropout_matmul(in[0], in[1], 0.4, true, g);
+  };
+  EXPECT_TRUE(gradcheck(fixed_draws, {rand({2, 5, 6}, DType::f64, &init).requires_grad_(true),
+                                      rand({6, 3}, DType::f64, &init).requires_grad_(true)}));
+}
+
+// In training with dropout and without need_weights, MultiheadAttention keeps only q, k and v for the
+// backward (it computes the weights and the dropout mask again): the same output and gradients as the
+// explicit path (need_weights = true) with the same draws, far less kept alive, and a finite-difference
+// check with the generator state fixed.
+TEST(MultiheadAttentionDropout, RecomputingPathMatchesTheExplicitOneAndKeepsNoWeights) {
+  Generator gen(31);
+  nn::MultiheadAttention attn(16, 4, 0.2, true, /*batch_first=*/true, gen);
+  attn.train();
+  Generator data(2);
+  const Tensor x0 = rand({3, 50, 16}, {}, &data);
+  const Tensor padding = ops::gt(rand({3, 50}, {}, &data), 0.8);  // true = ignore that key
+  auto run = [&](bool need_weights, std::vector<std::vector<float>>& grads, int64_t& kept_bytes) {
+    gen.set_state(31, 1000);
+    attn.zero_grad();
+    Tensor x = clone(x0).requires_grad_(true);
+    const int64_t before = cpu_memory_stats().allocated;
+    Tensor y = attn.forward(x, x, x, padding, need_weights).output;
+    kept_bytes = cpu_memory_stats().allocated - before;
+    cj::backward(cj::sum(cj::mul(y, y)));
+    grads = {to_vector<float>(x.grad()), to_vector<float>(attn.in_proj_weight.grad())};
+    return to_vector<float>(y);
+  };
+  std::vector<std::vector<float>> g_fused, g_explicit;
+  int64_t kept_fused = 0, kept_explicit = 0;
+  const auto fused = run(false, g_fused, kept_fused), explicit_path = run(true, g_explicit, kept_explicit);
+  EXPECT_EQ(fused, explicit_path);
+  for (std::size_t t = 0; t < g_fused.size(); ++t)
+    for (std::size_t i = 0; i < g_fused[t].size(); ++i)
+      EXPECT_NEAR(g_fused[t][i], g_explicit[t][i], 1e-5 + 1e-5 * std::abs(g_explicit[t][i])) << t << " " << i;
+  // The explicit path keeps the (3, 4, 50, 50) weights (120 kB) besides what both keep.
+  const int64_t weights_bytes = 3 * 4 * 50 * 50 * 4;
+  EXPECT_LE(kept_fused + weights_bytes, kept_explicit) << kept_fused << " vs " << kept_explicit;
+
+  auto fixed_draws = [&](const std::vector<Tensor>& in) {
+    gen.set_state(31, 7);
+    return attn.forward(in[0], in[0], in[0], std::nullopt, false).output;
+  };
+  attn.to(DType::f64);
+  EXPECT_TRUE(gradcheck(fixed_draws, {rand({1, 5, 16}, DType::f64, &data).requires_grad_(true)}));
+}
+
 TEST(GradientAccumulation, MicroBatchesEqualOneBatch) {
   Generator gen(1);
   nn::Linear full(6, 3, true, gen);
