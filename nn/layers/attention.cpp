@@ -60,7 +60,8 @@ Tensor masked_logits(const Tensor& q, const Tensor& k, const std::optional<Tenso
 // dropout(softmax(logits), p) v, the explicit path's numbers and draws, keeping only q, k and v for
 // the backward, which computes the weights again and draws the dropout mask again: the (B, H, Lq, Lk)
 // weights of every layer would otherwise stay alive until the backward (PyTorch's fused SDPA keeps
-// none either). The mask, if any, takes no gradient.
+// none either). Taken where dropout masks are drawn again (a GPU, see redraw_dropout_masks); the
+// attention mask, if any, takes no gradient.
 // q: (B, H, Lq, D), k, v: (B, H, Lk, D) -> (B, H, Lq, D)
 Tensor attention_with_dropout(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& mask,
                               double scale, double p, Generator& gen) {
@@ -147,7 +148,7 @@ MultiheadAttention::Output MultiheadAttention::forward(const Tensor& query, cons
   Tensor attended, weights;  // attended: (B, H, Lq, D)
   const double p = is_training() ? dropout_ : 0.0;
   const bool mask_takes_grad = mask && mask->requires_grad();
-  if (!need_weights && p > 0 && p < 1 && !autocast_enabled() && !mask_takes_grad) {
+  if (!need_weights && p > 0 && p < 1 && !autocast_enabled() && !mask_takes_grad && redraw_dropout_masks(q.device())) {
     attended = attention_with_dropout(q, k, v, mask, 1.0 / std::sqrt(double(D)), p, gen_);
   } else if (need_weights || p > 0) {
     Tensor logits = cj::matmul(cj::mul(q, 1.0 / std::sqrt(double(D))), cj::transpose(k, -2, -1));  // (B, H, Lq, Lk)

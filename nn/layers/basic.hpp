@@ -48,6 +48,13 @@ class LayerNorm : public UnaryModule {
   double eps_;
 };
 
+// Whether dropout's backward keeps its mask or draws it again from the Philox state (the same
+// numbers; nothing the size of the input stays alive): automatic draws again on a GPU and keeps on
+// the CPU (nn/layers/dropout.cpp says why). Default from CJ_DROPOUT_MASKS=auto|keep|redraw.
+enum class DropoutMasks { automatic, keep, redraw };
+void set_dropout_masks(DropoutMasks policy);
+bool redraw_dropout_masks(Device device);  // under the current policy, for tensors on `device`
+
 // Inverted dropout: in training, each element is zeroed with probability p and the rest scaled by
 // 1 / (1 - p); identity in eval mode or when p is 0.
 Tensor dropout(const Tensor& x, double p, bool training, Generator& gen = default_generator());

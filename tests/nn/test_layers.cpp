@@ -135,63 +135,81 @@ TEST(Dropout, SameGeneratorStateSameMask) {
   EXPECT_EQ(to_vector<float>(nn::dropout(x, 0.5, true, a)), to_vector<float>(nn::dropout(x, 0.5, true, b)));
 }
 
-// The backward draws the mask again from the generator state the forward started from, so nothing
-// but the output outlives the forward; draws made in between do not change the gradient, and the
-// generator moves on exactly as one rand() of x's shape would move it.
-TEST(Dropout, BackwardDrawsTheMaskAgainInsteadOfKeepingIt) {
-  Generator gen(7), twin(7);
-  Tensor x = ones({1 << 20}).requires_grad_(true);  // 4 MiB
-  const int64_t before = cpu_memory_stats().allocated;
-  Tensor y = nn::dropout(x, 0.5, true, gen);
-  EXPECT_EQ(cpu_memory_stats().allocated - before, int64_t(4) << 20) << "only the output is alive";
-  (void)rand({1 << 20}, {}, &twin);
-  EXPECT_EQ(gen.offset(), twin.offset());
-  (void)rand({1000}, {}, &gen);  // the generator moves on before the backward
-  cj::backward(cj::sum(y));
-  EXPECT_EQ(to_vector<float>(x.grad()), to_vector<float>(y));  // x = 1: y is the scaled mask
+// Sets the dropout-mask policy for a scope (the default is restored after).
+struct MasksPolicy {
+  explicit MasksPolicy(nn::DropoutMasks p) { nn::set_dropout_masks(p); }
+  ~MasksPolicy() { nn::set_dropout_masks(nn::DropoutMasks::automatic); }
+};
+
+// With masks drawn again, nothing but the output outlives the forward; kept, the mask does. Either
+// way the gradient is the forward's mask, draws made in between do not change it, and the generator
+// moves on exactly as one rand() of x's shape would move it.
+TEST(Dropout, BackwardDrawsTheMaskAgainOrKeepsIt) {
+  EXPECT_FALSE(nn::redraw_dropout_masks(Device::cpu()));  // automatic: kept on the CPU
+  EXPECT_TRUE(nn::redraw_dropout_masks(Device::cuda()));  // drawn again on a GPU
+  for (auto policy : {nn::DropoutMasks::redraw, nn::DropoutMasks::keep}) {
+    MasksPolicy scope(policy);
+    const bool redraw = policy == nn::DropoutMasks::redraw;
+    Generator gen(7), twin(7);
+    Tensor x = ones({1 << 20}).requires_grad_(true);  // 4 MiB
+    const int64_t before = cpu_memory_stats().allocated;
+    Tensor y = nn::dropout(x, 0.5, true, gen);
+    EXPECT_EQ(cpu_memory_stats().allocated - before, int64_t(redraw ? 4 : 8) << 20) << redraw;
+    (void)rand({1 << 20}, {}, &twin);
+    EXPECT_EQ(gen.offset(), twin.offset());
+    (void)rand({1000}, {}, &gen);  // the generator moves on before the backward
+    cj::backward(cj::sum(y));
+    EXPECT_EQ(to_vector<float>(x.grad()), to_vector<float>(y)) << redraw;  // x = 1: y is the scaled mask
+  }
 }
 
 // dropout_matmul(a, b) is matmul(dropout(a), b) with the same draws: the same output and gradients
-// (batch dims of b broadcast and summed back), the generator left in the same state, nothing but the
-// output alive after the forward, and a finite-difference check with the generator state fixed.
+// (batch dims of b broadcast and summed back), the generator left in the same state, no dropped copy
+// of a kept (and with masks drawn again, no mask either), and a finite-difference check with the
+// generator state fixed.
 TEST(Dropout, DropoutMatmulIsMatmulOfDropoutWithoutKeepingTheDroppedCopy) {
-  Generator init(3);
-  const Tensor a0 = rand({2, 3, 64, 40}, DType::f64, &init), b0 = rand({40, 8}, DType::f64, &init);
-  auto run = [&](bool fused, Tensor& ga, Tensor& gb, Generator& gen) {
-    Tensor a = clone(a0).requires_grad_(true), b = clone(b0).requires_grad_(true);
-    Tensor y = fused ? nn::dropout_matmul(a, b, 0.3, true, gen) : cj::matmul(nn::dropout(a, 0.3, true, gen), b);
-    cj::backward(cj::sum(cj::mul(y, cj::arange(0, 8, 1, DType::f64))));
-    ga = a.grad(), gb = b.grad();
-    return y;
-  };
-  Generator g1(9), g2(9);
-  Tensor ga1, gb1, ga2, gb2;
-  const Tensor fused = run(true, ga1, gb1, g1), plain = run(false, ga2, gb2, g2);
-  EXPECT_EQ(to_vector<double>(fused), to_vector<double>(plain));
-  EXPECT_EQ(to_vector<double>(ga1), to_vector<double>(ga2));
-  const auto b1 = to_vector<double>(gb1), b2 = to_vector<double>(gb2);
-  for (std::size_t i = 0; i < b1.size(); ++i) EXPECT_NEAR(b1[i], b2[i], 1e-12 * std::abs(b2[i]));  // sum order
-  EXPECT_EQ(g1.offset(), g2.offset());
+  for (auto policy : {nn::DropoutMasks::redraw, nn::DropoutMasks::keep}) {
+    MasksPolicy scope(policy);
+    const bool redraw = policy == nn::DropoutMasks::redraw;
+    Generator init(3);
+    const Tensor a0 = rand({2, 3, 64, 40}, DType::f64, &init), b0 = rand({40, 8}, DType::f64, &init);
+    auto run = [&](bool fused, Tensor& ga, Tensor& gb, Generator& gen) {
+      Tensor a = clone(a0).requires_grad_(true), b = clone(b0).requires_grad_(true);
+      Tensor y = fused ? nn::dropout_matmul(a, b, 0.3, true, gen) : cj::matmul(nn::dropout(a, 0.3, true, gen), b);
+      cj::backward(cj::sum(cj::mul(y, cj::arange(0, 8, 1, DType::f64))));
+      ga = a.grad(), gb = b.grad();
+      return y;
+    };
+    Generator g1(9), g2(9);
+    Tensor ga1, gb1, ga2, gb2;
+    const Tensor fused = run(true, ga1, gb1, g1), plain = run(false, ga2, gb2, g2);
+    EXPECT_EQ(to_vector<double>(fused), to_vector<double>(plain));
+    EXPECT_EQ(to_vector<double>(ga1), to_vector<double>(ga2));
+    const auto b1 = to_vector<double>(gb1), b2 = to_vector<double>(gb2);
+    for (std::size_t i = 0; i < b1.size(); ++i) EXPECT_NEAR(b1[i], b2[i], 1e-12 * std::abs(b2[i]));  // sum order
+    EXPECT_EQ(g1.offset(), g2.offset());
 
-  Tensor a = rand({256, 256}).requires_grad_(true), b = rand({256, 4});
-  const int64_t before = cpu_memory_stats().allocated;
-  Generator gen(4);
-  Tensor y = nn::dropout_matmul(a, b, 0.5, true, gen);
-  EXPECT_EQ(cpu_memory_stats().allocated - before, 256 * 4 * 4) << "only the output is alive";
+    Tensor a = rand({256, 256}).requires_grad_(true), b = rand({256, 4});
+    const int64_t before = cpu_memory_stats().allocated;
+    Generator gen(4);
+    Tensor y = nn::dropout_matmul(a, b, 0.5, true, gen);
+    EXPECT_EQ(cpu_memory_stats().allocated - before, 256 * 4 * 4 + (redraw ? 0 : 256 * 256 * 4)) << redraw;
 
-  auto fixed_draws = [](const std::vector<Tensor>& in) {
-    Generator g(21);
-    return nn::dropout_matmul(in[0], in[1], 0.4, true, g);
-  };
-  EXPECT_TRUE(gradcheck(fixed_draws, {rand({2, 5, 6}, DType::f64, &init).requires_grad_(true),
-                                      rand({6, 3}, DType::f64, &init).requires_grad_(true)}));
+    auto fixed_draws = [](const std::vector<Tensor>& in) {
+      Generator g(21);
+      return nn::dropout_matmul(in[0], in[1], 0.4, true, g);
+    };
+    EXPECT_TRUE(gradcheck(fixed_draws, {rand({2, 5, 6}, DType::f64, &init).requires_grad_(true),
+                                        rand({6, 3}, DType::f64, &init).requires_grad_(true)}));
+  }
 }
 
-// In training with dropout and without need_weights, MultiheadAttention keeps only q, k and v for the
-// backward (it computes the weights and the dropout mask again): the same output and gradients as the
-// explicit path (need_weights = true) with the same draws, far less kept alive, and a finite-difference
-// check with the generator state fixed.
+// In training with dropout, without need_weights and with masks drawn again (a GPU's default),
+// MultiheadAttention keeps only q, k and v for the backward (it computes the weights and the dropout
+// mask again): the same output and gradients as the explicit path (need_weights = true) with the
+// same draws, far less kept alive, and a finite-difference check with the generator state fixed.
 TEST(MultiheadAttentionDropout, RecomputingPathMatchesTheExplicitOneAndKeepsNoWeights) {
+  MasksPolicy scope(nn::DropoutMasks::redraw);
   Generator gen(31);
   nn::MultiheadAttention attn(16, 4, 0.2, true, /*batch_first=*/true, gen);
   attn.train();
