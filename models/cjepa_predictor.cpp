@@ -202,7 +202,10 @@ SampleMasks SampleMasks::to(Device device) const { return {ops::to(hidden, devic
 
 // history: (B, T_h, S, D), hidden: (B, S) bool -> (B, T_h + T_p, S, D)
 Tensor MaskedSlotPredictor::predict_hidden(const Tensor& history, const Tensor& hidden) {
-  return predict_hidden(history, SampleMasks::counted("MaskedSlotPredictor::predict_hidden", hidden));
+  const char* op = "MaskedSlotPredictor::predict_hidden";
+  check_slot_shape(op, history, config_.dim, config_.history, config_.history);
+  check_hidden_shape(op, hidden, history.shape()[0], history.shape()[2]);  // the shape before the counts
+  return predict_hidden(history, SampleMasks::counted(op, hidden));
 }
 
 // history: (B, T_h, S, D), masks.hidden: (B, S) bool -> (B, T_h + T_p, S, D)
@@ -233,7 +236,10 @@ Tensor hidden_history_loss(const char* op, const Tensor& predictions, const Tens
 }
 
 MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked_per_sample(const Tensor& slots, const Tensor& hidden) {
-  return forward_masked_per_sample(slots, SampleMasks::counted("MaskedSlotPredictor::forward_masked_per_sample", hidden));
+  const char* op = "MaskedSlotPredictor::forward_masked_per_sample";
+  check_slot_shape(op, slots, config_.dim, config_.total_steps(), config_.total_steps());
+  check_hidden_shape(op, hidden, slots.shape()[0], slots.shape()[2]);  // the shape before the counts
+  return forward_masked_per_sample(slots, SampleMasks::counted(op, hidden));
 }
 
 MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked_per_sample(const Tensor& slots,

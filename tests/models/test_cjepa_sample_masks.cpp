@@ -10,10 +10,12 @@
 #include "models/cjepa_predictor_pusht.hpp"
 #include "tensor/error.hpp"
 #include "tensor/ops.hpp"
+#include "tests/error_of.hpp"
 
 using namespace cj;
 using cj::models::CjepaPredictorConfig;
 using cj::models::MaskedSlotPredictor;
+using cj::test::error_of;
 
 namespace {
 
@@ -110,6 +112,29 @@ TEST(CjepaSampleMasks, CountedMasksDriveTheSameForward) {
   }
   EXPECT_THROW(models::SampleMasks::counted("my_op", zeros({2, 4, 1}, DType::b8)), Error);  // not (B, S)
   EXPECT_THROW(models::SampleMasks::counted("my_op", Tensor()), Error);
+}
+
+// A mask of the wrong shape is reported as such even when its rows also hide different numbers of
+// slots: the shape is the mistake (counting the mask first reported the counts instead).
+TEST(CjepaSampleMasks, AWrongShapeIsReportedBeforeTheCounts) {
+  Generator gen(9);
+  MaskedSlotPredictor model(small_config(), gen);
+  const Tensor slots = randn({2, 5, 4, 16}, {}, &gen);
+  const Tensor three_slots = row_mask({{0}, {1, 2}}, 3);  // S = 3 where the slots have 4, and unequal counts
+  for (const std::string& message :
+       {error_of([&] { model.forward_masked_per_sample(slots, three_slots); }),
+        error_of([&] { model.predict_hidden(ops::slice(slots, 1, 0, 3), three_slots); })})
+    EXPECT_NE(message.find("per-sample mask must be bool of shape (B, S) = (2, 4), got [2, 3]"), std::string::npos)
+        << message;
+
+  models::PushTPredictorConfig c;
+  c.predictor = small_config();
+  models::PushTWorldModel pusht(c, gen);
+  const Tensor proprio = randn({2, 5, 4}, {}, &gen), actions = randn({2, 3, 10}, {}, &gen);
+  for (const Tensor& bad : {row_mask({{0}, {1, 5}}, 6), ops::reshape(row_mask({{0}, {1}}, 4), {8})}) {
+    const std::string message = error_of([&] { pusht.forward_masked_per_sample(slots, proprio, actions, bad); });
+    EXPECT_NE(message.find("per-sample mask must be (B, 4) over the object slots"), std::string::npos) << message;
+  }
 }
 
 TEST(CjepaSampleMasks, PushTEachSampleMatchesTheSharedIndexPath) {
