@@ -113,14 +113,12 @@ void PushTWorldModel::check_object_mask(const Tensor& hidden) const {
 PushTWorldModel::MaskedOutput PushTWorldModel::forward_masked_per_sample(const Tensor& slots, const Tensor& proprio,
                                                                          const Tensor& actions, const SampleMasks& masks) {
   const char* op = "PushTWorldModel::forward_masked_per_sample";
-  const Tensor& hidden = masks.hidden;
-  check_object_mask(hidden);
-  // the proprio and action tokens: two never-hidden columns
-  const Tensor all_tokens = cj::cat({hidden, zeros({hidden.shape()[0], 2}, TensorOptions{DType::b8, hidden.device()})}, 1);
+  check_object_mask(masks.hidden());
+  const SampleMasks all_tokens = masks.with_visible_columns(2);  // the proprio and action tokens: never hidden
   return forward_with(op, slots, proprio, actions, [&](const Tensor& history) {
-    const Tensor predictions = predictor->predict_hidden(history, SampleMasks{all_tokens, masks.per_row});
+    const Tensor predictions = predictor->predict_hidden(history, all_tokens);
     return std::make_pair(predictions,
-                          hidden_history_loss(op, predictions, history, config_.predictor.history, all_tokens));
+                          hidden_history_loss(op, predictions, history, config_.predictor.history, all_tokens.hidden()));
   });
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <type_traits>
 
 #include "autograd/ops.hpp"
 #include "models/cjepa_predictor.hpp"
@@ -92,15 +93,15 @@ TEST(CjepaSampleMasks, GradientsFlowAndBadMasksAreErrors) {
 // counted on every call; counting checks what it can without the model's shapes.
 TEST(CjepaSampleMasks, CountedMasksDriveTheSameForward) {
   const models::SampleMasks masks = models::SampleMasks::counted("test", row_mask({{0, 2}, {3, 1}}, 4));
-  EXPECT_EQ(masks.per_row, 2);
-  EXPECT_EQ(models::SampleMasks::counted("test", row_mask({{}, {}}, 4)).per_row, 0);
-  EXPECT_EQ(models::SampleMasks::counted("test", zeros({0, 4}, DType::b8)).per_row, 0);
+  EXPECT_EQ(masks.per_row(), 2);
+  EXPECT_EQ(models::SampleMasks::counted("test", row_mask({{}, {}}, 4)).per_row(), 0);
+  EXPECT_EQ(models::SampleMasks::counted("test", zeros({0, 4}, DType::b8)).per_row(), 0);
   Generator gen(7);
   MaskedSlotPredictor model(small_config(), gen);
   model.eval();
   const Tensor slots = randn({2, 5, 4, 16}, {}, &gen);
   const auto counted = model.forward_masked_per_sample(slots, masks);
-  const auto bare = model.forward_masked_per_sample(slots, masks.hidden);
+  const auto bare = model.forward_masked_per_sample(slots, masks.hidden());
   EXPECT_EQ(max_abs_diff(counted.predictions, bare.predictions), 0.0);
   EXPECT_EQ(counted.loss.item(), bare.loss.item());
   try {
@@ -112,6 +113,20 @@ TEST(CjepaSampleMasks, CountedMasksDriveTheSameForward) {
   }
   EXPECT_THROW(models::SampleMasks::counted("my_op", zeros({2, 4, 1}, DType::b8)), Error);  // not (B, S)
   EXPECT_THROW(models::SampleMasks::counted("my_op", Tensor()), Error);
+}
+
+// Only counted() makes a count: a mask paired with any other count (0 where slots are hidden: the
+// forward would leave the mask out of the predictor's input while the loss still uses it) cannot be
+// built. Appended never-hidden columns (Push-T's proprio and action tokens) keep the count.
+TEST(CjepaSampleMasks, ACountComesOnlyFromCountingAndSurvivesVisibleColumns) {
+  EXPECT_FALSE(std::is_aggregate_v<models::SampleMasks>);
+  EXPECT_FALSE((std::is_constructible_v<models::SampleMasks, Tensor, int64_t>));
+  const models::SampleMasks masks = models::SampleMasks::counted("test", row_mask({{0, 2}, {3, 1}}, 4));
+  const models::SampleMasks wide = masks.with_visible_columns(2);
+  EXPECT_EQ(wide.per_row(), 2);
+  EXPECT_EQ(wide.hidden().dtype(), DType::b8);
+  EXPECT_EQ(to_vector<int64_t>(ops::to(wide.hidden(), DType::i64)),
+            std::vector<int64_t>({1, 0, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0}));
 }
 
 // A mask of the wrong shape is reported as such even when its rows also hide different numbers of
