@@ -143,6 +143,8 @@ bool& switched_on() {
 
 // Whether the current device runs the kernels: compute capability >= 8.0, and code built for it (an
 // architecture list without sm_80+ would JIT older PTX, whose kernel body is a trap). Cached per device.
+// ptxVersion is the virtual architecture the loaded code was compiled for (its __CUDA_ARCH__);
+// binaryVersion is the device's own once older PTX is JIT-compiled for it, so it cannot tell.
 bool runs_on_current_device() {
   static std::array<std::atomic<int>, 64> known{};  // 0 not yet asked, 1 yes, -1 no
   int device = 0;
@@ -152,7 +154,7 @@ bool runs_on_current_device() {
   CJ_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
   cudaFuncAttributes attr{};
   CJ_CUDA_CHECK(cudaFuncGetAttributes(&attr, forward_mma_kernel<fm::Bf16, 64, false>));
-  const bool yes = major >= 8 && attr.binaryVersion >= 80;
+  const bool yes = major >= 8 && attr.ptxVersion >= 80;
   if (device < int(known.size())) known[device].store(yes ? 1 : -1);
   return yes;
 }

@@ -198,22 +198,30 @@ SampleMasks SampleMasks::counted(const char* op, const Tensor& hidden) {
   return {hidden, per_row.empty() ? 0 : per_row[0]};
 }
 
-SampleMasks SampleMasks::to(Device device) const { return {ops::to(hidden, device), per_row}; }
+SampleMasks SampleMasks::to(Device device) const { return {ops::to(hidden_, device), per_row_}; }
+
+SampleMasks SampleMasks::with_visible_columns(int64_t n) const {
+  const Tensor visible = zeros({hidden_.shape()[0], n}, TensorOptions{DType::b8, hidden_.device()});
+  return {cj::cat({hidden_, visible}, 1), per_row_};
+}
 
 // history: (B, T_h, S, D), hidden: (B, S) bool -> (B, T_h + T_p, S, D)
 Tensor MaskedSlotPredictor::predict_hidden(const Tensor& history, const Tensor& hidden) {
-  return predict_hidden(history, SampleMasks::counted("MaskedSlotPredictor::predict_hidden", hidden));
+  const char* op = "MaskedSlotPredictor::predict_hidden";
+  check_slot_shape(op, history, config_.dim, config_.history, config_.history);
+  check_hidden_shape(op, hidden, history.shape()[0], history.shape()[2]);  // the shape before the counts
+  return predict_hidden(history, SampleMasks::counted(op, hidden));
 }
 
-// history: (B, T_h, S, D), masks.hidden: (B, S) bool -> (B, T_h + T_p, S, D)
+// history: (B, T_h, S, D), masks.hidden(): (B, S) bool -> (B, T_h + T_p, S, D)
 Tensor MaskedSlotPredictor::predict_hidden(const Tensor& history, const SampleMasks& masks) {
   const char* op = "MaskedSlotPredictor::predict_hidden";
   check_slot_shape(op, history, config_.dim, config_.history, config_.history);
   check_device(op, "slots", history, time_pos_embed.device());
-  check_hidden_shape(op, masks.hidden, history.shape()[0], history.shape()[2]);
-  check_device(op, "hidden-slot masks", masks.hidden, time_pos_embed.device());
+  check_hidden_shape(op, masks.hidden(), history.shape()[0], history.shape()[2]);
+  check_device(op, "hidden-slot masks", masks.hidden(), time_pos_embed.device());
   return run_backbone(build_tokens_hidden(history, time_pos_embed, config_.preds,
-                                          masks.per_row == 0 ? Tensor() : cj::unsqueeze(masks.hidden, 2)));
+                                          masks.per_row() == 0 ? Tensor() : cj::unsqueeze(masks.hidden(), 2)));
 }
 
 Tensor hidden_history_loss(const char* op, const Tensor& predictions, const Tensor& targets, int64_t history,
@@ -233,7 +241,10 @@ Tensor hidden_history_loss(const char* op, const Tensor& predictions, const Tens
 }
 
 MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked_per_sample(const Tensor& slots, const Tensor& hidden) {
-  return forward_masked_per_sample(slots, SampleMasks::counted("MaskedSlotPredictor::forward_masked_per_sample", hidden));
+  const char* op = "MaskedSlotPredictor::forward_masked_per_sample";
+  check_slot_shape(op, slots, config_.dim, config_.total_steps(), config_.total_steps());
+  check_hidden_shape(op, hidden, slots.shape()[0], slots.shape()[2]);  // the shape before the counts
+  return forward_masked_per_sample(slots, SampleMasks::counted(op, hidden));
 }
 
 MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked_per_sample(const Tensor& slots,
@@ -241,7 +252,7 @@ MaskedSlotPredictor::MaskedOutput MaskedSlotPredictor::forward_masked_per_sample
   const int64_t t_h = config_.history, t_tot = config_.total_steps();
   const char* op = "MaskedSlotPredictor::forward_masked_per_sample";
   check_slot_shape(op, slots, config_.dim, t_tot, t_tot);
-  const Tensor& hidden = masks.hidden;
+  const Tensor& hidden = masks.hidden();
   MaskedOutput out;
   out.predictions = predict_hidden(cj::slice(slots, 1, 0, t_h), masks);
   const Tensor targets = detach(slots);

@@ -11,6 +11,7 @@
 // this class whole, as the reference's MaskedSlot_AP_Predictor subclasses it.
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "nn/nn.hpp"
@@ -71,14 +72,25 @@ Tensor hidden_history_loss(const char* op, const Tensor& predictions, const Tens
 
 // A per-sample slot mask with its count M of hidden slots per row, counted once where reading the
 // mask is cheap (on the host, before it moves to the model's device), so that a training step on a
-// GPU reads nothing back. hidden: (B, S) bool, every row with M true entries.
-struct SampleMasks {
-  Tensor hidden;
-  int64_t per_row = 0;
+// GPU reads nothing back. hidden: (B, S) bool, every row with M true entries. Only counted() makes a
+// count (to() and with_visible_columns() keep it), so the forwards can trust it unchecked: a mask
+// paired with a wrong count of 0 would be silently left out of the predictor's input.
+class SampleMasks {
+ public:
   // Counts the hidden slots of each row and checks they agree (reads a device mask back); `op`
   // names the caller in the message.
   static SampleMasks counted(const char* op, const Tensor& hidden);
   SampleMasks to(Device device) const;  // the same mask and count on `device`
+  // n never-hidden columns after the S slots (Push-T's proprio and action tokens): (B, S + n), same count
+  SampleMasks with_visible_columns(int64_t n) const;
+
+  const Tensor& hidden() const { return hidden_; }
+  int64_t per_row() const { return per_row_; }
+
+ private:
+  SampleMasks(Tensor hidden, int64_t per_row) : hidden_(std::move(hidden)), per_row_(per_row) {}
+  Tensor hidden_;
+  int64_t per_row_ = 0;
 };
 
 class MaskedSlotPredictor : public nn::Module {

@@ -99,23 +99,26 @@ PushTWorldModel::MaskedOutput PushTWorldModel::forward_masked(const Tensor& slot
 
 PushTWorldModel::MaskedOutput PushTWorldModel::forward_masked_per_sample(const Tensor& slots, const Tensor& proprio,
                                                                          const Tensor& actions, const Tensor& hidden) {
+  check_object_mask(hidden);  // the shape before the counts
   return forward_masked_per_sample(slots, proprio, actions,
                                    SampleMasks::counted("PushTWorldModel::forward_masked_per_sample", hidden));
+}
+
+void PushTWorldModel::check_object_mask(const Tensor& hidden) const {
+  CJ_CHECK(hidden.defined() && hidden.dim() == 2 && hidden.shape()[1] == config_.object_slots,
+           "PushTWorldModel::forward_masked_per_sample: per-sample mask must be (B, ", config_.object_slots,
+           ") over the object slots, got ", hidden.defined() ? hidden.shape() : Shape{});
 }
 
 PushTWorldModel::MaskedOutput PushTWorldModel::forward_masked_per_sample(const Tensor& slots, const Tensor& proprio,
                                                                          const Tensor& actions, const SampleMasks& masks) {
   const char* op = "PushTWorldModel::forward_masked_per_sample";
-  const Tensor& hidden = masks.hidden;
-  CJ_CHECK(hidden.defined() && hidden.dim() == 2 && hidden.shape()[1] == config_.object_slots, op,
-           ": per-sample mask must be (B, ", config_.object_slots, ") over the object slots, got ",
-           hidden.defined() ? hidden.shape() : Shape{});
-  // the proprio and action tokens: two never-hidden columns
-  const Tensor all_tokens = cj::cat({hidden, zeros({hidden.shape()[0], 2}, TensorOptions{DType::b8, hidden.device()})}, 1);
+  check_object_mask(masks.hidden());
+  const SampleMasks all_tokens = masks.with_visible_columns(2);  // the proprio and action tokens: never hidden
   return forward_with(op, slots, proprio, actions, [&](const Tensor& history) {
-    const Tensor predictions = predictor->predict_hidden(history, SampleMasks{all_tokens, masks.per_row});
+    const Tensor predictions = predictor->predict_hidden(history, all_tokens);
     return std::make_pair(predictions,
-                          hidden_history_loss(op, predictions, history, config_.predictor.history, all_tokens));
+                          hidden_history_loss(op, predictions, history, config_.predictor.history, all_tokens.hidden()));
   });
 }
 

@@ -106,6 +106,8 @@ class PushTWorldModel : public nn::Module {
   using MaskedHistory = std::function<std::pair<Tensor, Tensor>(const Tensor& history)>;
   MaskedOutput forward_with(const char* op, const Tensor& slots, const Tensor& proprio, const Tensor& actions,
                             const MaskedHistory& predict);
+  // hidden: (B, object slots) (its dtype and counts are SampleMasks::counted's to check)
+  void check_object_mask(const Tensor& hidden) const;
   PushTPredictorConfig config_;
 };
 

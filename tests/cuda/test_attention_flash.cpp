@@ -129,6 +129,21 @@ TEST(CudaFlashAttention, TensorCoreForwardTakesStridedAndMisalignedViews) {
       }
 }
 
+// On an sm_80+ device (this build: sm_90 code) the dispatch must take the tensor-core forward: a
+// dispatch that silently keeps the CUDA-core kernel would leave every TensorCore* test above comparing
+// that kernel with itself, and pass.
+TEST(CudaFlashAttention, TensorCoreForwardIsTakenOnAmpereAndLater) {
+  CJ_REQUIRE_GPU();
+  const int major = cuda::query_devices().devices.at(0).major;
+  if (major < 8) GTEST_SKIP() << "compute capability " << major << ".x: no bf16 mma.sync";
+  TensorCoreGuard on(true);
+  for (DType dt : {DType::bf16, DType::f16})
+    for (int64_t E : {32, 64}) {
+      const Tensor q = to_gpu(random_cpu({2, 70, E}, dt, 120));
+      EXPECT_TRUE(cuda::flash_attention::tensor_cores_take({q, q, q, {}, 0.125f})) << dtype_name(dt) << " E=" << E;
+    }
+}
+
 // Tensor cores against the CUDA-core kernel on the same GPU inputs (both rounded once at the end).
 TEST(CudaFlashAttention, TensorCoreForwardMatchesTheCudaCoreKernel) {
   CJ_REQUIRE_GPU();

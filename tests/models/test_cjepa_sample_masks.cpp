@@ -4,16 +4,19 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <type_traits>
 
 #include "autograd/ops.hpp"
 #include "models/cjepa_predictor.hpp"
 #include "models/cjepa_predictor_pusht.hpp"
 #include "tensor/error.hpp"
 #include "tensor/ops.hpp"
+#include "tests/error_of.hpp"
 
 using namespace cj;
 using cj::models::CjepaPredictorConfig;
 using cj::models::MaskedSlotPredictor;
+using cj::test::error_of;
 
 namespace {
 
@@ -90,15 +93,15 @@ TEST(CjepaSampleMasks, GradientsFlowAndBadMasksAreErrors) {
 // counted on every call; counting checks what it can without the model's shapes.
 TEST(CjepaSampleMasks, CountedMasksDriveTheSameForward) {
   const models::SampleMasks masks = models::SampleMasks::counted("test", row_mask({{0, 2}, {3, 1}}, 4));
-  EXPECT_EQ(masks.per_row, 2);
-  EXPECT_EQ(models::SampleMasks::counted("test", row_mask({{}, {}}, 4)).per_row, 0);
-  EXPECT_EQ(models::SampleMasks::counted("test", zeros({0, 4}, DType::b8)).per_row, 0);
+  EXPECT_EQ(masks.per_row(), 2);
+  EXPECT_EQ(models::SampleMasks::counted("test", row_mask({{}, {}}, 4)).per_row(), 0);
+  EXPECT_EQ(models::SampleMasks::counted("test", zeros({0, 4}, DType::b8)).per_row(), 0);
   Generator gen(7);
   MaskedSlotPredictor model(small_config(), gen);
   model.eval();
   const Tensor slots = randn({2, 5, 4, 16}, {}, &gen);
   const auto counted = model.forward_masked_per_sample(slots, masks);
-  const auto bare = model.forward_masked_per_sample(slots, masks.hidden);
+  const auto bare = model.forward_masked_per_sample(slots, masks.hidden());
   EXPECT_EQ(max_abs_diff(counted.predictions, bare.predictions), 0.0);
   EXPECT_EQ(counted.loss.item(), bare.loss.item());
   try {
@@ -110,6 +113,43 @@ TEST(CjepaSampleMasks, CountedMasksDriveTheSameForward) {
   }
   EXPECT_THROW(models::SampleMasks::counted("my_op", zeros({2, 4, 1}, DType::b8)), Error);  // not (B, S)
   EXPECT_THROW(models::SampleMasks::counted("my_op", Tensor()), Error);
+}
+
+// Only counted() makes a count: a mask paired with any other count (0 where slots are hidden: the
+// forward would leave the mask out of the predictor's input while the loss still uses it) cannot be
+// built. Appended never-hidden columns (Push-T's proprio and action tokens) keep the count.
+TEST(CjepaSampleMasks, ACountComesOnlyFromCountingAndSurvivesVisibleColumns) {
+  EXPECT_FALSE(std::is_aggregate_v<models::SampleMasks>);
+  EXPECT_FALSE((std::is_constructible_v<models::SampleMasks, Tensor, int64_t>));
+  const models::SampleMasks masks = models::SampleMasks::counted("test", row_mask({{0, 2}, {3, 1}}, 4));
+  const models::SampleMasks wide = masks.with_visible_columns(2);
+  EXPECT_EQ(wide.per_row(), 2);
+  EXPECT_EQ(wide.hidden().dtype(), DType::b8);
+  EXPECT_EQ(to_vector<int64_t>(ops::to(wide.hidden(), DType::i64)),
+            std::vector<int64_t>({1, 0, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0}));
+}
+
+// A mask of the wrong shape is reported as such even when its rows also hide different numbers of
+// slots: the shape is the mistake (counting the mask first reported the counts instead).
+TEST(CjepaSampleMasks, AWrongShapeIsReportedBeforeTheCounts) {
+  Generator gen(9);
+  MaskedSlotPredictor model(small_config(), gen);
+  const Tensor slots = randn({2, 5, 4, 16}, {}, &gen);
+  const Tensor three_slots = row_mask({{0}, {1, 2}}, 3);  // S = 3 where the slots have 4, and unequal counts
+  for (const std::string& message :
+       {error_of([&] { model.forward_masked_per_sample(slots, three_slots); }),
+        error_of([&] { model.predict_hidden(ops::slice(slots, 1, 0, 3), three_slots); })})
+    EXPECT_NE(message.find("per-sample mask must be bool of shape (B, S) = (2, 4), got [2, 3]"), std::string::npos)
+        << message;
+
+  models::PushTPredictorConfig c;
+  c.predictor = small_config();
+  models::PushTWorldModel pusht(c, gen);
+  const Tensor proprio = randn({2, 5, 4}, {}, &gen), actions = randn({2, 3, 10}, {}, &gen);
+  for (const Tensor& bad : {row_mask({{0}, {1, 5}}, 6), ops::reshape(row_mask({{0}, {1}}, 4), {8})}) {
+    const std::string message = error_of([&] { pusht.forward_masked_per_sample(slots, proprio, actions, bad); });
+    EXPECT_NE(message.find("per-sample mask must be (B, 4) over the object slots"), std::string::npos) << message;
+  }
 }
 
 TEST(CjepaSampleMasks, PushTEachSampleMatchesTheSharedIndexPath) {

@@ -218,8 +218,9 @@ void check_gradients(int64_t replicas) {
 
 TEST(Dinov2, GradientsMatchPyTorch) { check_gradients(1); }
 
-// 32 copies make 544 rows, more than fc2's 512 inputs: LayerScale is folded into out_proj's and
-// fc2's weights (models/dinov2.cpp scaled_linear) instead of scaling their outputs; the same
+// 32 copies make 544 rows (672 with the 4 registers), at least the 256 (reg: 128) inputs of fc2 and
+// the 128 of out_proj, where one image's 17 (21) rows are fewer: LayerScale is folded into out_proj's
+// and fc2's weights (models/dinov2.cpp scaled_linear) instead of scaling their outputs; the same
 // gradients, lambda's included, must come out.
 TEST(Dinov2, GradientsMatchPyTorchWithLayerScaleFoldedIntoTheWeights) { check_gradients(32); }
 
