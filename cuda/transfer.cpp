@@ -83,10 +83,15 @@ void copy_host_to_device(void* device_dst, const void* host_src, std::size_t nby
   for (std::size_t done = 0; done < nbytes;) {
     const std::size_t n = std::min(kUploadChunk, nbytes - done);
     char* pinned = s.reserve_upload(n);
+    cudaEvent_t copied = s.take_event();  // first: once the copy is queued, nothing may throw before commit
     std::memcpy(pinned, static_cast<const char*>(host_src) + done, n);
     CJ_CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(device_dst) + done, pinned, n, cudaMemcpyHostToDevice, stream));
-    cudaEvent_t copied = s.take_event();
-    CJ_CUDA_CHECK(cudaEventRecord(copied, stream));
+    const cudaError_t recorded = cudaEventRecord(copied, stream);
+    if (recorded != cudaSuccess) {  // the copy is queued but unguarded: wait for it, then report
+      s.spare_events.push_back(copied);
+      CJ_CUDA_CHECK(cudaStreamSynchronize(stream));
+      CJ_CUDA_CHECK(recorded);
+    }
     s.ring.commit(copied);
     done += n;
   }
