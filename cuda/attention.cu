@@ -12,14 +12,13 @@
 // path the bf16/f16 forward at head dims 32 and 64 runs on the tensor cores (flash_attention_mma.cu);
 // flash_attention::set_tensor_cores(false) (or CJ_FLASH_MMA=0) keeps it on the CUDA-core kernel.
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 
 #include "cuda/flash_attention.hpp"
 #include "cuda/launch.cuh"
 #include "cuda/math.cuh"
 #include "cuda/ops.hpp"
 #include "tensor/dispatch.hpp"
+#include "tensor/env_choice.hpp"
 #include "tensor/flash_mask.hpp"
 #include "tensor/ops/views.hpp"
 
@@ -113,16 +112,10 @@ Tensor probabilities(const char* op, const Problem& p, const std::optional<Tenso
   return softmax_last_dim_with_lse(scores, lse, masked);
 }
 
-AttentionPath path_from_environment() {
-  const char* env = std::getenv("CJ_ATTENTION");
-  if (env == nullptr || std::strcmp(env, "auto") == 0 || *env == 0) return AttentionPath::automatic;
-  if (std::strcmp(env, "flash") == 0) return AttentionPath::flash;
-  if (std::strcmp(env, "gemm") == 0) return AttentionPath::gemm;
-  fail("CJ_ATTENTION must be flash, gemm or auto, got '", env, "'");
-}
-
 AttentionPath& chosen_path() {
-  static AttentionPath path = path_from_environment();
+  static AttentionPath path = env_choice(
+      "CJ_ATTENTION", AttentionPath::automatic,
+      {{"flash", AttentionPath::flash}, {"gemm", AttentionPath::gemm}, {"auto", AttentionPath::automatic}});
   return path;
 }
 

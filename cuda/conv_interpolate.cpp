@@ -4,13 +4,12 @@
 // scatter (conv_composite.hpp, checked on the CPU against the CPU ops); set_conv_path / CJ_CONV
 // forces either. Arguments the CPU op would reject (and empty tensors) go to the CPU op on host
 // copies, so bad input raises its messages. Interpolate is two GEMMs (interpolate_separable.hpp).
-#include <cstdlib>
-#include <cstring>
 
 #include "cuda/conv_composite.hpp"
 #include "cuda/cudnn_conv.hpp"
 #include "cuda/interpolate_separable.hpp"
 #include "cuda/ops.hpp"
+#include "tensor/env_choice.hpp"
 
 namespace cj::cuda {
 
@@ -25,16 +24,9 @@ ops::ConvGrads back(const ops::ConvGrads& g, const Device& device) {
   return {back(g.gx, device), back(g.gw, device), back(g.gb, device)};
 }
 
-ConvPath path_from_environment() {
-  const char* env = std::getenv("CJ_CONV");
-  if (env == nullptr || *env == 0 || std::strcmp(env, "auto") == 0) return ConvPath::automatic;
-  if (std::strcmp(env, "cudnn") == 0) return ConvPath::cudnn;
-  if (std::strcmp(env, "native") == 0) return ConvPath::native;
-  fail("CJ_CONV must be cudnn, native or auto, got '", env, "'");
-}
-
 ConvPath& chosen_path() {
-  static ConvPath path = path_from_environment();
+  static ConvPath path = env_choice("CJ_CONV", ConvPath::automatic,
+                                    {{"cudnn", ConvPath::cudnn}, {"native", ConvPath::native}, {"auto", ConvPath::automatic}});
   return path;
 }
 

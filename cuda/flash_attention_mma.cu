@@ -10,12 +10,11 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 
 #include "cuda/check.hpp"
 #include "cuda/flash_attention.hpp"
 #include "cuda/stream.hpp"
+#include "tensor/env_choice.hpp"
 #include "tensor/flash_mma.hpp"
 #include "tensor/ops/views.hpp"
 
@@ -129,15 +128,8 @@ __global__ void __launch_bounds__(fm::kThreads) forward_mma_kernel(fm::Args a, u
 #endif
 }
 
-bool switch_from_environment() {
-  const char* env = std::getenv("CJ_FLASH_MMA");
-  if (env == nullptr || *env == 0 || std::strcmp(env, "1") == 0) return true;
-  if (std::strcmp(env, "0") == 0) return false;
-  fail("CJ_FLASH_MMA must be 1 (tensor-core flash forward for bf16/f16) or 0 (CUDA-core kernel), got '", env, "'");
-}
-
-bool& switched_on() {
-  static bool on = switch_from_environment();
+bool& switched_on() {  // CJ_FLASH_MMA=1: the tensor-core forward for bf16/f16, 0: the CUDA-core kernel
+  static bool on = env_choice("CJ_FLASH_MMA", true, {{"1", true}, {"0", false}});
   return on;
 }
 

@@ -3,29 +3,22 @@
 // same numbers), since there drawing is cheap and memory is what runs out (a mask the size of the
 // FFN's activations per layer would otherwise live until the backward); on the CPU the mask is kept,
 // since drawing it again costs about as much as the rest of the layer's elementwise work.
-#include <cstdlib>
-#include <cstring>
-
 #include "autograd/autocast.hpp"
 #include "autograd/function.hpp"
 #include "autograd/ops.hpp"
 #include "nn/layers/basic.hpp"
+#include "tensor/env_choice.hpp"
 #include "tensor/ops.hpp"
 
 namespace cj::nn {
 
 namespace {
 
-DropoutMasks masks_from_environment() {
-  const char* env = std::getenv("CJ_DROPOUT_MASKS");
-  if (env == nullptr || *env == 0 || std::strcmp(env, "auto") == 0) return DropoutMasks::automatic;
-  if (std::strcmp(env, "keep") == 0) return DropoutMasks::keep;
-  if (std::strcmp(env, "redraw") == 0) return DropoutMasks::redraw;
-  fail("CJ_DROPOUT_MASKS must be auto, keep or redraw, got '", env, "'");
-}
-
 DropoutMasks& masks_policy() {
-  static DropoutMasks policy = masks_from_environment();
+  static DropoutMasks policy = env_choice("CJ_DROPOUT_MASKS", DropoutMasks::automatic,
+                                          {{"auto", DropoutMasks::automatic},
+                                           {"keep", DropoutMasks::keep},
+                                           {"redraw", DropoutMasks::redraw}});
   return policy;
 }
 
