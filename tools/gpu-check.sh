@@ -187,6 +187,9 @@ if [ -x "$BUILD/bin/bench_dinov2" ] && [ -x "$BUILD/bin/bench_predictor" ]; then
   record "run_models.sh dinov2 bf16" "$LAST_RC"
   MODELS=bench_predictor bounded 40 150 "$ROOT/bench/run_models.sh" "$BUILD" 1 --device=cuda --batch=256
   record "run_models.sh predictor" "$LAST_RC"
+  # ours only, dropout masks kept instead of drawn again: the time that redrawing costs for its memory
+  CJ_DROPOUT_MASKS=keep bounded 20 60 "$BUILD/bin/bench_predictor" --device=cuda --batch=256
+  record "bench_predictor, dropout masks kept" "$LAST_RC"
 else
   skip "model benchmarks (not built)"
 fi
